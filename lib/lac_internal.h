@@ -1,0 +1,110 @@
+/* lac_internal.h — what the library's files share and the public header does not show:
+ * the backend vtable, logging, the RNG, the parameter arena and the model's tensor table.
+ *
+ * Nothing here is installed.  Tests include it to reach the layer oracles.
+ */
+#ifndef LAC_INTERNAL_H
+#define LAC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lac/lac.h"
+#include "lac/safetensors.h"
+#include "lac_config.h"
+
+/* ---------------------------------------------------------------- backend */
+
+/* The backend vtable.  Slots marked optional may be NULL: callers then report
+ * LAC_ERR_UNSUPPORTED naming the backend and the operation. */
+typedef struct lac_backend_ops {
+  const char *name;
+  void (*destroy)(lac_backend *b);
+  /* Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.  Pointers are host
+   * pointers for the CPU backend and device pointers for CUDA. */
+  lac_status (*gemm)(lac_backend *b, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                     const float *a, int lda, const float *bm, int ldb, float beta, float *c,
+                     int ldc, lac_error *err);
+  /* Optional: 1 when the backend runs the encoder forward (lib/model/encoder.c). */
+  int runs_encoder;
+} lac_backend_ops;
+
+struct lac_backend {
+  const lac_backend_ops *ops;
+  lac_backend_params params;
+  int n_threads;   /* resolved thread count (>= 1) */
+  void *impl;      /* backend-private state */
+};
+
+void lac_log(const lac_backend *b, lac_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+lac_status lac_backend_cpu_init(lac_backend *b, lac_error *err);
+#if LAC_HAVE_CUDA
+lac_status lac_backend_cuda_init(lac_backend *b, lac_error *err);
+#endif
+
+/* ---------------------------------------------------------------- RNG (xoshiro256**) */
+
+typedef struct {
+  uint64_t s[4];
+} lac_rng;
+
+void lac_rng_seed(lac_rng *r, uint64_t seed);
+uint64_t lac_rng_next(lac_rng *r);
+/* uniform in [0, 1) with 53 bits */
+double lac_rng_uniform(lac_rng *r);
+/* standard normal (Box-Muller, one value per call) */
+double lac_rng_normal(lac_rng *r);
+
+/* ---------------------------------------------------------------- aligned memory */
+
+/* 64-byte aligned, zeroed; NULL on failure or n == 0 overflow */
+void *lac_alloc(size_t n_bytes);
+void lac_free(void *p);
+
+/* ---------------------------------------------------------------- model tensor table */
+
+typedef enum {
+  LAC_T_PARAM = 0,   /* learnable */
+  LAC_T_BUFFER = 1,  /* BatchNorm running statistics */
+} lac_tensor_kind;
+
+typedef struct {
+  char name[96];
+  int ndim;
+  int64_t shape[LAC_ST_MAX_DIMS];
+  size_t numel;
+  size_t offset;     /* in floats, into the model's parameter arena */
+  lac_tensor_kind kind;
+} lac_tensor_desc;
+
+/* The tensors an architecture expects, in PyTorch state_dict order.  *out is malloc'd. */
+lac_status lac_arch_tensor_table(const lac_arch *arch, lac_tensor_desc **out, size_t *n_out,
+                                 size_t *n_floats, lac_error *err);
+
+/* Architecture <-> safetensors metadata ("lac.arch.*"). */
+lac_status lac_arch_from_meta(const lac_st_file *f, const char *what, lac_arch *out,
+                              lac_error *err);
+lac_status lac_arch_to_meta(const lac_arch *arch, lac_st_writer *w, lac_error *err);
+
+/* ResNet trunk structure */
+typedef struct {
+  int bottleneck;    /* 1 = Bottleneck (expansion 4), 0 = BasicBlock */
+  int layer;         /* 1..3 */
+  int index;         /* block index within its layer */
+  int in_ch, planes, out_ch, stride, has_down;
+} lac_block_spec;
+
+#define LAC_MAX_BLOCKS 16
+
+static inline int lac_conv_out_size(int in, int k, int stride, int pad) {
+  return (in + 2 * pad - k) / stride + 1;
+}
+int lac_arch_blocks(const lac_arch *arch, lac_block_spec blocks[LAC_MAX_BLOCKS]);
+
+#endif /* LAC_INTERNAL_H */
