@@ -205,6 +205,21 @@ static void test_bad_files(void) {
   s.poison = -INFINITY;
   EXPECT_READ(s, LAC_ERR_NUMERIC, "row 2 column 1 is -Inf");
 
+  /* dim 0 (valid safetensors, invalid embeddings). */
+  const char *zpath = tpath("dim0.safetensors");
+  lac_st_writer *w = NULL;
+  CHECK_OK(lac_st_writer_new(&w, &err), &err);
+  CHECK_OK(lac_st_writer_meta(w, "lac.format", "lac-embeddings", &err), &err);
+  CHECK_OK(lac_st_writer_meta(w, "lac.version", "1", &err), &err);
+  CHECK_OK(lac_st_writer_add(w, "embeddings", LAC_DTYPE_F32, 2, (int64_t[]){3, 0}, NULL, &err),
+           &err);
+  CHECK_OK(lac_st_writer_write(w, zpath, &err), &err);
+  lac_st_writer_free(w);
+  CHECK(lac_embeddings_read(zpath, &e, &err) == LAC_ERR_FORMAT &&
+            strstr(err.message, "shape [3, 0], expected dim >= 1"),
+        "dim 0: %s", err.message);
+  unlink(zpath);
+
   /* Not a safetensors file at all, and a missing one. */
   const char *path = tpath("junk.safetensors");
   FILE *fp = fopen(path, "wb");
@@ -244,6 +259,10 @@ static void test_write_errors(void) {
   lac_embeddings_free(r);
   e->data[6] = 0;
 
+  e->n = -1;
+  CHECK(lac_embeddings_write(path, e, &err) == LAC_ERR_INVALID_ARG && strstr(err.message, "n = -1"),
+        "n < 0 on write: %s", err.message);
+  e->n = 3;
   memset(e->model_id, 'x', sizeof e->model_id);
   CHECK(lac_embeddings_write(path, e, &err) == LAC_ERR_INVALID_ARG, "unterminated model_id");
   e->model_id[0] = '\0';

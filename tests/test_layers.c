@@ -356,7 +356,7 @@ static void test_attention(void) {
   if (!x || !yref || !t.in_w || !t.in_b || !t.out_w || !t.out_b || !wi) goto out;
   const int s = (int)xi->shape[0];
   t.d = (int)wi->shape[0];
-  t.n_heads = lac_st_meta_get(r.f, "heads") ? atoi(lac_st_meta_get(r.f, "heads")) : 4;
+  t.n_heads = meta_int(&r, "n_heads");
   float *y1 = falloc(n), *y2 = falloc(n), *ws = falloc(lac_mha_ws_floats(s, t.d));
   for (int per_token = 0; per_token < 2; per_token++) {
     lac_mha_naive(&t, x, s, per_token, y1);
@@ -396,7 +396,7 @@ static void test_transformer_layer(void) {
   const int s = (int)xi->shape[0];
   t.d = (int)xi->shape[1];
   t.ff = (int)l1->shape[0];
-  t.n_heads = lac_st_meta_get(r.f, "heads") ? atoi(lac_st_meta_get(r.f, "heads")) : 4;
+  t.n_heads = meta_int(&r, "n_heads");
   float *ws = falloc(lac_tlayer_ws_floats(s, t.d, t.ff));
   lac_tlayer_forward(&t, x, s, 0, ws);
   double e = test_rel_err(x, yref, n, 1e-6);

@@ -8,10 +8,12 @@
  * Not covered here: model or embeddings semantics (test_embeddings.c, model tests).
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -458,6 +460,26 @@ static void test_io(void) {
   CHECK(f && lac_st_count(f) == 2 && lac_st_find(f, "y"), "file replaced");
   lac_st_free(f);
   CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0640, "mode kept");
+  CHECK(count_tmp_files() == 0, "temporary file left behind");
+
+  /* A write that fails midway (file size limit) keeps the old file and removes the temporary. */
+  static unsigned char big[1 << 16];
+  struct rlimit old_lim, lim;
+  CHECK(getrlimit(RLIMIT_FSIZE, &old_lim) == 0, "getrlimit");
+  lim = old_lim;
+  lim.rlim_cur = 4096;
+  void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+  CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0, "setrlimit");
+  CHECK_OK(lac_st_writer_new(&w, &err), &err);
+  CHECK_OK(lac_st_writer_add(w, "big", LAC_DTYPE_U8, 1, (int64_t[]){sizeof big}, big, &err), &err);
+  CHECK(lac_st_writer_write(w, path, &err) == LAC_ERR_IO && strstr(err.message, "write failed"),
+        "write past the size limit: %s", err.message);
+  lac_st_writer_free(w);
+  setrlimit(RLIMIT_FSIZE, &old_lim);
+  signal(SIGXFSZ, old_sig);
+  CHECK_OK(lac_st_read(path, &f, &err), &err);
+  CHECK(f && lac_st_count(f) == 2 && lac_st_find(f, "y"), "file kept after a failed write");
+  lac_st_free(f);
   CHECK(count_tmp_files() == 0, "temporary file left behind");
 
   unlink(path);

@@ -27,8 +27,10 @@ What it does not do:
   * No network access and no weight download: inputs are local files.
   * It does not run or validate the model numerically (see test_tools.py
     and gen_reference.py for that).
-  * Files are read with torch.load(weights_only=True) unless --unsafe-load
-    is given (only for checkpoints you trust: it allows arbitrary pickles).
+  * Input files are unpickled with a whitelist (tensors, numbers, strings,
+    plain containers) so a malicious .pth cannot run code; --unsafe-load
+    lifts it (trusted files only).  torch 1.13's weights_only=True is not
+    used because it rejects floats, i.e. every real training checkpoint.
 
 Exit status: 0 on success, 2 on a user error (bad arguments, unreadable or
 unexpected input) with a one-line message on stderr and no traceback.
@@ -36,7 +38,9 @@ unexpected input) with a one-line message on stderr and no traceback.
 
 import argparse
 import os
+import pickle
 import sys
+import types
 from collections import OrderedDict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -65,19 +69,87 @@ def note(msg):
     print(f"{PROG}: {msg}", file=sys.stderr)
 
 
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickler that only resolves plain tensor/container globals.
+
+    torch.load(weights_only=True) of torch 1.13 rejects floats (pickle
+    opcode BINFLOAT), so it cannot read a real training checkpoint (the
+    optimizer state has learning rates).  This whitelist is the usual safe
+    alternative: nothing but the functions that rebuild tensors and a few
+    harmless constructors can be named by the file.
+    """
+
+    ALLOWED = {
+        ("collections", "OrderedDict"),
+        ("torch._utils", "_rebuild_tensor"),
+        ("torch._utils", "_rebuild_tensor_v2"),
+        ("torch._utils", "_rebuild_parameter"),
+        ("torch._tensor", "_rebuild_from_type_v2"),
+        ("torch.nn.parameter", "Parameter"),
+        ("torch", "Tensor"),
+        ("torch", "Size"),
+        ("torch", "device"),
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("builtins", "slice"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
+            return getattr(torch, name)
+        raise pickle.UnpicklingError(
+            f"refusing to load {module}.{name} (the file holds more than tensors and plain "
+            f"containers)")
+
+
+_safe_pickle = types.ModuleType("lac_safe_pickle")
+_safe_pickle.Unpickler = _SafeUnpickler
+_safe_pickle.load = lambda f, **kw: _SafeUnpickler(f, **kw).load()
+
+
+def restricted_load(path):
+    """torch.load(path, map_location="cpu") through _SafeUnpickler.
+
+    torch 1.13's torch.load silently ignores pickle_module unless
+    weights_only is set (and refuses both together), so this calls the
+    loaders behind it, as torch.load would.  Should those private helpers
+    ever be missing, it falls back to torch.load(weights_only=True)."""
+    ser = torch.serialization
+    try:
+        is_zip, open_zip, load_zip, load_legacy = (ser._is_zipfile, ser._open_zipfile_reader,
+                                                   ser._load, ser._legacy_load)
+    except AttributeError:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    with open(path, "rb") as f:
+        if is_zip(f):
+            with open_zip(f) as zf:
+                if getattr(ser, "_is_torchscript_zip", lambda z: False)(zf):
+                    raise UserError(f"{path} is a TorchScript archive, not a state_dict")
+                return load_zip(zf, "cpu", _safe_pickle, encoding="utf-8")
+        return load_legacy(f, "cpu", _safe_pickle, encoding="utf-8")
+
+
 def load_pth(path, unsafe):
     if not os.path.exists(path):
         raise UserError(f"{path}: no such file")
     if os.path.isdir(path):
         raise UserError(f"{path}: is a directory")
     try:
-        return torch.load(path, map_location="cpu", weights_only=not unsafe)
+        if unsafe:
+            return torch.load(path, map_location="cpu")
+        return restricted_load(path)
+    except UserError:
+        raise
     except MemoryError:
         raise UserError(f"{path}: out of memory while loading") from None
     except Exception as e:  # torch.load raises many unrelated types on bad input
         first = (str(e).strip().splitlines() or [""])[0]
         msg = f"{path}: cannot read as a PyTorch file ({type(e).__name__}: {first[:300]})"
-        if "Weights only load failed" in str(e):
+        if "refusing to load" in str(e):
             msg += "; if you trust this file, retry with --unsafe-load"
         raise UserError(msg) from None
 
@@ -115,6 +187,15 @@ def make_arch(**kw):
         return Arch(**kw)
     except ValueError as e:
         raise UserError(str(e)) from None
+
+
+def default_name(output):
+    """lac.name default: the output's basename without .safetensors / .model."""
+    name = os.path.basename(output)
+    for suffix in (".safetensors", ".model"):
+        if name.endswith(suffix):
+            name = name[:-len(suffix)]
+    return name or "lac-model"
 
 
 def write_out(path, tensors, meta):
@@ -185,7 +266,7 @@ def cmd_torchvision(args):
         raise UserError(f"{e} (is --arch {args.arch} right?)") from None
     meta = arch.to_meta()
     meta["lac.source"] = f"torchvision:{os.path.basename(args.input)} seed {args.seed}"
-    meta["lac.name"] = args.name or os.path.splitext(os.path.basename(args.output))[0]
+    meta["lac.name"] = args.name or default_name(args.output)
     write_out(args.output, tensors, meta)
 
 
@@ -222,6 +303,9 @@ def need(sd, name):
 def infer_arch(sd, n_features_l3, args):
     bottleneck = "model.layer1.0.conv3.weight" in sd
     n1, n2, n3 = (count_blocks(sd, f"model.layer{i}.") for i in (1, 2, 3))
+    if n1 == 0:
+        raise UserError("checkpoint's model_state_dict has no trunk tensors "
+                        "(model.layer1.* / features.4.*)")
     trunk = None
     for name, (kind, blocks, _) in lac_torch.TRUNKS.items():
         if (kind == "bottleneck") == bottleneck and (n1, n2) == blocks[:2]:
@@ -348,7 +432,7 @@ def cmd_lac(args):
         epoch = epoch.item()
     meta = arch.to_meta()
     meta["lac.source"] = f"lac-checkpoint:{os.path.basename(args.input)} epoch {epoch}"
-    meta["lac.name"] = args.name or os.path.splitext(os.path.basename(args.output))[0]
+    meta["lac.name"] = args.name or default_name(args.output)
     write_out(args.output, tensors, meta)
 
 

@@ -321,9 +321,6 @@ def build_encoder(arch, seed):
 
 
 def cmd_encoder(args):
-    if args.frames % args.context:
-        raise SystemExit(f"{PROG}: error: --frames {args.frames} is not a multiple of "
-                         f"--context {args.context}")
     arch = Arch(context=args.context, attention=args.attention, **PRESETS[args.preset])
     name = f"{args.preset}_{args.attention}_c{args.context}_t{args.frames}"
     t0 = time.time()
@@ -499,6 +496,8 @@ def main(argv=None):
     for k in ("frames", "context"):
         if getattr(args, k, 1) < 1:
             ap.error(f"--{k} must be >= 1")
+    if args.cmd == "encoder" and args.frames % args.context:
+        ap.error(f"--frames {args.frames} is not a multiple of --context {args.context}")
     setup_torch()
     args.func(args)
     return 0

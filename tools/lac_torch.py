@@ -20,8 +20,9 @@ What it does not do:
     gen_reference.py).
   * It does not train, does not download weights (torchvision models are
     always built with ``weights=None``) and does not touch the network.
-  * It implements inference (eval mode) only: dropout is off and BatchNorm
-    uses running statistics.  ``forward`` puts the module into eval mode.
+  * It implements inference only: LacEncoder is created in eval mode
+    (dropout off, BatchNorm on running statistics); gen_reference.py puts
+    it in train mode once, only to calibrate BatchNorm statistics.
 """
 
 from __future__ import annotations
@@ -397,6 +398,15 @@ def write_safetensors(path: str, tensors: Dict[str, torch.Tensor],
     os.replace(tmp, path)
 
 
+def _no_dup_keys(pairs):
+    out = OrderedDict()
+    for k, v in pairs:
+        if k in out:
+            raise json.JSONDecodeError(f"duplicate key {k!r}", "", 0)
+        out[k] = v
+    return out
+
+
 def read_safetensors(path: str) -> Tuple["OrderedDict[str, torch.Tensor]", Dict[str, str]]:
     """Read a safetensors file -> (ordered dict name -> tensor, metadata).
 
@@ -413,7 +423,7 @@ def read_safetensors(path: str) -> Tuple["OrderedDict[str, torch.Tensor]", Dict[
     if hlen > MAX_HEADER or 8 + hlen > len(raw):
         raise ValueError(f"{path}: bad header length {hlen} (file is {len(raw)} bytes)")
     try:
-        header = json.loads(raw[8:8 + hlen].decode("utf-8"), object_pairs_hook=OrderedDict)
+        header = json.loads(raw[8:8 + hlen].decode("utf-8"), object_pairs_hook=_no_dup_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: header is not valid JSON: {e}") from None
     if not isinstance(header, dict):

@@ -184,6 +184,9 @@ def safetensors_reader_is_strict(ctx):
     gap = header.replace(b'"data_offsets":[12,20]', b'"data_offsets":[16,24]')
     check(gap != header, "test setup: offsets not found in header")
     bad("gap.st", raw[:8] + gap + raw[8 + hlen:] + b"\0" * 4, "gap or overlap")
+    dup = header.replace(b'"b":', b'"a":', 1)
+    check(dup != header, "test setup: key b not found in header")
+    bad("dup.st", raw[:8] + dup + raw[8 + hlen:], "duplicate")
     dt = header.replace(b'"F32"', b'"Q99"', 1)
     bad("dtype.st", raw[:8] + dt + raw[8 + hlen:], "dtype")
 
@@ -297,6 +300,42 @@ def features_mismatch_warns(ctx):
     t, _ = read_safetensors(out)
     check(torch.equal(t["model.layer3.0.conv1.weight"], changed),
           "features.* value was not preferred")
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):  # unpickling would create the marker file
+        return (open, (self.marker, "w"))
+
+
+@test
+def realistic_checkpoint_and_malicious_pickle(ctx):
+    """module.-prefixed state_dict, real Adam state (floats), no go/ge; evil pickle refused."""
+    p, ckpt, x, y, ref = ctx.small_ckpt()
+    sd = OrderedDict(("module." + k, v) for k, v in ckpt["model_state_dict"].items())
+    params = [v.clone().requires_grad_() for v in list(ckpt["model_state_dict"].values())[:3]]
+    opt = torch.optim.Adam([{"params": params, "lr": 1e-4}], betas=(0.9, 0.999),
+                           weight_decay=1e-5)
+    sum(q.sum() for q in params).backward()
+    opt.step()
+    q = ctx.path("real_like.pth")
+    torch.save({"epoch": 3, "model_state_dict": sd, "optimizer_state_dict": opt.state_dict()}, q)
+    out = ctx.path("real_like.safetensors")
+    r = convert_lac(ctx, q, out, "--input-size", "80", "--heads", "4", "--train-len", "8")
+    check("no 'go'" in r.stderr, f"missing go/ge not reported: {r.stderr!r}")
+    model, meta, extra = load_model_file(out)
+    check(not extra and meta["lac.source"].endswith("epoch 3"), "go/ge or epoch wrong")
+    with torch.no_grad():
+        d = (model(x) - y).abs().max().item()
+    check(d <= 1e-5, f"module.-prefixed checkpoint: max diff {d}")
+    marker = ctx.path("PWNED")
+    evil = ctx.path("evil.pth")
+    torch.save({"epoch": 1, "model_state_dict": {}, "x": _Evil(marker)}, evil)
+    r = convert_lac(ctx, evil, ctx.path("evil.safetensors"), expect=2)
+    assert_user_error(r, "refusing to load", "--unsafe-load")
+    check(not os.path.exists(marker), "malicious pickle was executed")
 
 
 @test
@@ -427,11 +466,12 @@ def attention_modes(ctx):
 
 @test
 def encoder_reference_files(ctx):
-    outs = []
-    for d in ("enc_a", "enc_b"):
-        run([GEN, "encoder", "--out", ctx.path(d), "--preset", "tiny", "--attention", "frame",
-             "--frames", "6", "--context", "3", "--seed", "4"], expect=0)
-        outs.append(ctx.path(d))
+    outs = [ctx.path("enc_a"), ctx.path("enc_b")]
+    args = ["encoder", "--preset", "tiny", "--attention", "frame", "--frames", "6",
+            "--context", "3", "--seed", "4", "--out"]
+    run([GEN] + args + [outs[0]], expect=0)        # a real process ...
+    with contextlib.redirect_stdout(sys.stderr):   # ... and in-process: same bytes
+        gen_reference.main(args + [outs[1]])
     name = "tiny_frame_c3_t6"
     for suffix in (".model.safetensors", ".io.safetensors"):
         a = open(os.path.join(outs[0], name + suffix), "rb").read()

@@ -6,8 +6,30 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/model.h"
+
+const char *const lac_prof_names[LAC_PROF_N] = {
+    "input", "stem conv", "max pool", "layer1", "layer2", "layer3",
+    "head conv1", "head conv2", "pool+MLP+proj", "transformer"};
+
+double lac_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* time a stage when profiling: PROF_BEGIN; ...; PROF_END(stage) */
+#define PROF_BEGIN double prof_t0_ = s->profile ? lac_now() : 0
+#define PROF_END(stage)                                  \
+  do {                                                   \
+    if (s->profile) {                                    \
+      double t1_ = lac_now();                            \
+      s->prof[stage] += t1_ - prof_t0_;                  \
+      prof_t0_ = t1_;                                    \
+    }                                                    \
+  } while (0)
 
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
@@ -92,10 +114,13 @@ static float *run_trunk(lac_session *s, int nf) {
   const int nt = s->model->backend->n_threads;
   int h = s->model->arch.input_size, w = h;
   float **A = s->act;
+  PROF_BEGIN;
   lac_conv2d_cnhw(&inf->stem, s->input, nf, h, w, A[1], NULL, 1, s->ws, nt);
+  PROF_END(LAC_PROF_STEM);
   h = lac_conv_out(h, 7, 2, 3);
   w = h;
   lac_maxpool3s2_cnhw(A[1], 64 * nf, h, w, A[0], nt);
+  PROF_END(LAC_PROF_MAXPOOL);
   h = lac_conv_out(h, 3, 2, 1);
   w = h;
   float *x = A[0], *t1 = A[1], *t2 = A[2], *r = A[3], *o = A[4];
@@ -119,6 +144,7 @@ static float *run_trunk(lac_session *s, int nf) {
     x = o;
     o = tmp;
     h = w = ho;
+    PROF_END(LAC_PROF_LAYER1 + b->spec.layer - 1);
   }
   return x;
 }
@@ -133,19 +159,24 @@ static void run_head(lac_session *s, float *x, int nf, float *out) {
   const int ctx = a->context, ng = nf / ctx;
   float *y1 = (x == s->act[0]) ? s->act[1] : s->act[0];
   float *y2 = (x == s->act[2]) ? s->act[3] : s->act[2];
+  PROF_BEGIN;
   if (ctx == 1) {
     lac_conv2d c1 = {ct, cc, 3, 1, 0, inf->h1_w, inf->h1_b};
     lac_conv2d c2 = {cc, cc, 3, 1, 0, inf->h2_w, inf->h2_b};
     lac_conv2d_cnhw(&c1, x, nf, ts, ts, y1, NULL, 1, s->ws, nt);
+    PROF_END(LAC_PROF_HEAD_CONV1);
     lac_conv2d_cnhw(&c2, y1, nf, ts - 2, ts - 2, y2, NULL, 1, s->ws, nt);
   } else {
     lac_conv3d_cnhw(ct, cc, inf->h1_w, inf->h1_b, x, ng, ctx, ts, ts, y1, 1, s->ws, nt);
+    PROF_END(LAC_PROF_HEAD_CONV1);
     lac_conv3d_cnhw(cc, cc, inf->h2_w, inf->h2_b, y1, ng, ctx, ts - 2, ts - 2, y2, 1, s->ws, nt);
   }
+  PROF_END(LAC_PROF_HEAD_CONV2);
   lac_global_maxpool_cnhw(y2, cc, ng, ctx, (ts - 4) * (ts - 4), s->pooled, nt);
   lac_linear(s->pooled, ng, cc, inf->fc1_w, inf->fc1_b, a->fc_dim, s->fc_a, 1);
   lac_linear(s->fc_a, ng, a->fc_dim, inf->fc2_w, inf->fc2_b, a->fc_dim, s->fc_b, 1);
   lac_linear(s->fc_b, ng, a->fc_dim, inf->proj_w, inf->proj_b, a->d_model, out, 0);
+  PROF_END(LAC_PROF_MLP);
 }
 
 static lac_status check_batch(lac_session *s, const lac_frames *fr, lac_error *err) {
@@ -165,7 +196,9 @@ lac_status lac_encoder_project(lac_session *s, const lac_frames *fr, float *out,
   const lac_arch *a = &s->model->arch;
   for (int f0 = 0; f0 < fr->n; f0 += s->batch) {
     const int nf = f0 + s->batch <= fr->n ? s->batch : fr->n - f0;
+    PROF_BEGIN;
     if ((st = load_input(s->model, fr, f0, nf, s->input, err)) != LAC_OK) return st;
+    PROF_END(LAC_PROF_INPUT);
     float *x = run_trunk(s, nf);
     run_head(s, x, nf, out + (size_t)(f0 / a->context) * a->d_model);
   }
@@ -218,6 +251,7 @@ lac_status lac_encoder_sequence(lac_session *s, const float *proj, int s_len, fl
   if (s_len <= 0) return LAC_OK;
   lac_status st = lac_session_grow_seq(s, s_len, err);
   if (st != LAC_OK) return st;
+  PROF_BEGIN;
   const size_t n = (size_t)s_len * a->d_model;
   lac_posenc(s->pe, s_len, a->d_model, a->train_len);
   for (size_t i = 0; i < n; i++) s->seq[i] = proj[i] + s->pe[i];
@@ -232,6 +266,7 @@ lac_status lac_encoder_sequence(lac_session *s, const float *proj, int s_len, fl
       const float inv = (float)(1.0 / fmax(sqrt(nrm), 1e-12));
       for (int k = 0; k < a->embed_dim; k++) r[k] *= inv;
     }
+  PROF_END(LAC_PROF_TRANSFORMER);
   for (size_t i = 0; i < (size_t)s_len * a->embed_dim; i++)
     if (!isfinite(out[i]))
       return lac_error_set(err, LAC_ERR_NUMERIC, "the transformer produced a non-finite value");

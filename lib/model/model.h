@@ -54,6 +54,14 @@ const lac_tensor_desc *lac_model_find(const lac_model *m, const char *name);
 
 /* ---------------------------------------------------------------- per-stream state */
 
+/* Stages timed when a session's profiling is on (bench/). */
+enum {
+  LAC_PROF_INPUT, LAC_PROF_STEM, LAC_PROF_MAXPOOL, LAC_PROF_LAYER1, LAC_PROF_LAYER2,
+  LAC_PROF_LAYER3, LAC_PROF_HEAD_CONV1, LAC_PROF_HEAD_CONV2, LAC_PROF_MLP,
+  LAC_PROF_TRANSFORMER, LAC_PROF_N
+};
+extern const char *const lac_prof_names[LAC_PROF_N];
+
 struct lac_session {
   const lac_model *model;
   lac_session_params params;
@@ -76,7 +84,11 @@ struct lac_session {
   int n_pending;
   float *step_proj;     /* [batch / context][d_model]: projections of one trunk batch */
   float *win, *win_out; /* [window][d_model] gathered window, [window][embed_dim] its output */
+  int profile;          /* accumulate stage times into prof[] (seconds) */
+  double prof[LAC_PROF_N];
 };
+
+double lac_now(void);
 
 /* Trunk, head, MLP and projection for frames (n multiple of context):
  * out[n/context][d_model].  Batches internally. */

@@ -1,0 +1,83 @@
+/* cuda_backend.c — the CUDA backend: device selection, a cuBLAS handle and stream per
+ * backend, and row-major sgemm through cuBLAS (column-major) by computing C^T = B^T A^T.
+ * The encoder does not run here yet (runs_encoder = 0): loading a model on this backend
+ * reports LAC_ERR_UNSUPPORTED.  Kernels of our own live in kernels/.
+ * Not here: memory pools, cuDNN convolutions (later issues). */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stdlib.h>
+
+#include "lac_internal.h"
+
+typedef struct {
+  int device;
+  cudaStream_t stream;
+  cublasHandle_t blas;
+} cuda_impl;
+
+static lac_status cuda_gemm(lac_backend *b, int ta, int tb, int m, int n, int k, float alpha,
+                            const float *a, int lda, const float *bm, int ldb, float beta, float *c,
+                            int ldc, lac_error *err) {
+  cuda_impl *impl = b->impl;
+  if (m < 0 || n < 0 || k < 0)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "gemm: negative size %dx%dx%d", m, n, k);
+  if (m == 0 || n == 0) return LAC_OK;
+  cudaSetDevice(impl->device);
+  cublasStatus_t st = cublasSgemm(impl->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                  ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, bm, ldb, a, lda,
+                                  &beta, c, ldc);
+  if (st != CUBLAS_STATUS_SUCCESS)
+    return lac_error_set(err, LAC_ERR_BACKEND, "cublasSgemm %dx%dx%d failed: %s", m, n, k,
+                         cublasGetStatusString(st));
+  return LAC_OK;
+}
+
+static void cuda_destroy(lac_backend *b) {
+  cuda_impl *impl = b->impl;
+  if (!impl) return;
+  if (impl->blas) cublasDestroy(impl->blas);
+  if (impl->stream) cudaStreamDestroy(impl->stream);
+  free(impl);
+  b->impl = NULL;
+}
+
+static const lac_backend_ops cuda_ops = {
+    .name = "cuda",
+    .destroy = cuda_destroy,
+    .gemm = cuda_gemm,
+    .runs_encoder = 0,
+};
+
+lac_status lac_backend_cuda_init(lac_backend *b, lac_error *err) {
+  int count = 0;
+  cudaError_t ce = cudaGetDeviceCount(&count);
+  if (ce != cudaSuccess || count == 0)
+    return lac_error_set(err, LAC_ERR_UNSUPPORTED, "no CUDA device available (%s): use the CPU backend",
+                         ce != cudaSuccess ? cudaGetErrorString(ce) : "0 devices");
+  if (b->params.device < 0 || b->params.device >= count)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "CUDA device %d does not exist (%d found)",
+                         b->params.device, count);
+  cuda_impl *impl = calloc(1, sizeof *impl);
+  if (!impl) return lac_error_set(err, LAC_ERR_NOMEM, "out of memory");
+  impl->device = b->params.device;
+  b->impl = impl;
+  b->ops = &cuda_ops;
+  b->n_threads = 1;
+  if ((ce = cudaSetDevice(impl->device)) != cudaSuccess ||
+      (ce = cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking)) != cudaSuccess) {
+    cuda_destroy(b);
+    return lac_error_set(err, LAC_ERR_BACKEND, "CUDA device %d: %s", b->params.device,
+                         cudaGetErrorString(ce));
+  }
+  cublasStatus_t bs = cublasCreate(&impl->blas);
+  if (bs == CUBLAS_STATUS_SUCCESS) bs = cublasSetStream(impl->blas, impl->stream);
+  if (bs != CUBLAS_STATUS_SUCCESS) {
+    cuda_destroy(b);
+    return lac_error_set(err, LAC_ERR_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));
+  }
+  struct cudaDeviceProp prop;
+  if (cudaGetDeviceProperties(&prop, impl->device) == cudaSuccess)
+    lac_log(b, LAC_LOG_INFO, "cuda backend: device %d, %s, sm_%d%d", impl->device, prop.name,
+            prop.major, prop.minor);
+  return LAC_OK;
+}
