@@ -11,7 +11,7 @@
 #include "layers/layers.h"
 
 /* im2col chunks hold at most this many floats (frames are grouped up to it) */
-#define CHUNK_FLOATS ((size_t)6 << 20)
+#define CHUNK_FLOATS ((size_t)64 << 20)
 
 static int frames_per_chunk(size_t col_floats_per_frame, int n) {
   size_t f = CHUNK_FLOATS / (col_floats_per_frame ? col_floats_per_frame : 1);
