@@ -38,6 +38,8 @@ else
   cat /tmp/lac-setup.log; failed=$((failed + 1)); failures+=("meson setup")
 fi
 
+step "install + pkg-config" tests/test_install.sh build-ci
+
 # 2. ASan/UBSan build of the CPU tests (small models only: sanitizers are slow)
 echo "=== build (ASan/UBSan)"
 if meson setup build-asan --wipe -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled -Dtests=enabled >/tmp/lac-asan.log 2>&1 || \
