@@ -61,6 +61,30 @@ static void ref_close(ref *r) {
 
 static float *falloc(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
+static unsigned test_rng = 12345u;
+static float frand(void) { /* uniform in [-1, 1) */
+  test_rng = test_rng * 1664525u + 1013904223u;
+  return (float)(test_rng >> 8) / 8388608.f - 1.f;
+}
+
+/* A copy of c with Winograd weights (*u, for the caller to free). */
+static lac_conv2d with_wino(const lac_conv2d *c, float **u) {
+  lac_conv2d cw = *c;
+  *u = falloc(lac_wino_weight_floats(c));
+  lac_wino_weights(c, *u);
+  cw.wino = *u;
+  return cw;
+}
+
+/* A workspace of lac_conv2d_ws_floats(c, ...) floats, all NaN: nothing may read it
+ * before writing it. */
+static float *ws_poisoned(const lac_conv2d *c, int n, int h, int w) {
+  const size_t k = lac_conv2d_ws_floats(c, n, h, w);
+  float *ws = falloc(k);
+  for (size_t i = 0; i < k; i++) ws[i] = NAN;
+  return ws;
+}
+
 /* ---------------------------------------------------------------- convolutions */
 
 static void test_conv(const char *name) {
@@ -73,7 +97,7 @@ static void test_conv(const char *name) {
   const int n = (int)xi->shape[0], cin = (int)xi->shape[1], h = (int)xi->shape[2],
             wd = (int)xi->shape[3];
   lac_conv2d c = {cin, (int)wi->shape[0], (int)wi->shape[2], meta_int(&r, "stride"),
-                  meta_int(&r, "padding"), w, b};
+                  meta_int(&r, "padding"), w, b, NULL};
   const int ho = (int)yi->shape[2], wo = (int)yi->shape[3];
   CHECK(ho == lac_conv_out(h, c.k, c.stride, c.pad) && wo == lac_conv_out(wd, c.k, c.stride, c.pad),
         "%s: output size formula", name);
@@ -105,6 +129,29 @@ static void test_conv(const char *name) {
     if (fabsf(yf[i] - want) > 1e-4f * (1 + fabsf(want))) bad++;
   }
   CHECK(bad == 0, "%s: residual+ReLU epilogue wrong at %d outputs", name, bad);
+  if (lac_wino_applies(&c)) {
+    /* Winograd F(2x2, 3x3) vs the naive oracle and PyTorch, poisoned output and workspace */
+    float *u;
+    const lac_conv2d cw = with_wino(&c, &u);
+    float *wws = ws_poisoned(&cw, n, h, wd);
+    for (size_t i = 0; i < ny; i++) yc[i] = NAN;
+    lac_conv2d_cnhw(&cw, xc, n, h, wd, yc, NULL, 0, wws, 2);
+    lac_cnhw_to_nchw(yc, n, c.cout, ho * wo, y);
+    double e3 = test_rel_err(y, ynaive, ny, 1e-6), e4 = test_rel_err(y, yref, ny, 1e-6);
+    CHECK(e3 <= TOL, "%s: Winograd vs naive rel err %.3g", name, e3);
+    CHECK(e4 <= TOL, "%s: Winograd vs PyTorch rel err %.3g", name, e4);
+    for (size_t i = 0; i < ny; i++) yc[i] = NAN;
+    lac_conv2d_cnhw(&cw, xc, n, h, wd, yc, res, 1, wws, 1);
+    lac_cnhw_to_nchw(yc, n, c.cout, ho * wo, yf);
+    bad = 0;
+    for (size_t i = 0; i < ny; i++) {
+      float want = ynaive[i] + yr[i];
+      want = want > 0 ? want : 0;
+      if (!(fabsf(yf[i] - want) <= 1e-4f * (1 + fabsf(want)))) bad++;
+    }
+    CHECK(bad == 0, "%s: Winograd residual+ReLU wrong at %d outputs", name, bad);
+    free(u), free(wws);
+  }
   free(ynaive), free(xc), free(yc), free(y), free(ws), free(res), free(yr), free(yf);
 out:
   ref_close(&r);
@@ -123,7 +170,7 @@ static void test_conv_bn_relu(void) {
   const size_t per = (size_t)cin * 9, ny = (size_t)n * cout * h * wd;
   float *wf = falloc(cout * per), *bf = falloc(cout);
   lac_bn_fold(w, NULL, g, be, mu, var, 1e-5f, cout, per, wf, bf);
-  lac_conv2d c = {cin, cout, 3, 1, 1, wf, bf};
+  lac_conv2d c = {cin, cout, 3, 1, 1, wf, bf, NULL};
   float *xc = falloc((size_t)n * cin * h * wd), *yc = falloc(ny), *y = falloc(ny);
   float *ws = falloc(lac_conv2d_ws_floats(&c, n, h, wd));
   lac_nchw_to_cnhw(x, n, cin, h * wd, xc);
@@ -131,6 +178,21 @@ static void test_conv_bn_relu(void) {
   lac_cnhw_to_nchw(yc, n, cout, h * wd, y);
   double e = test_rel_err(y, yref, ny, 1e-6);
   CHECK(e <= TOL, "conv+BN(folded)+ReLU vs PyTorch rel err %.3g", e);
+  /* the same through Winograd, and against the naive oracle + ReLU */
+  float *u, *yn = falloc(ny), *xn = falloc((size_t)n * cin * h * wd);
+  const lac_conv2d cw = with_wino(&c, &u);
+  float *wws = ws_poisoned(&cw, n, h, wd);
+  for (size_t i = 0; i < ny; i++) yc[i] = NAN;
+  lac_conv2d_cnhw(&cw, xc, n, h, wd, yc, NULL, 1, wws, 2);
+  lac_cnhw_to_nchw(yc, n, cout, h * wd, y);
+  e = test_rel_err(y, yref, ny, 1e-6);
+  CHECK(e <= TOL, "conv+BN(folded)+ReLU, Winograd vs PyTorch rel err %.3g", e);
+  memcpy(xn, x, sizeof(float) * (size_t)n * cin * h * wd);
+  lac_conv2d_naive_nchw(&c, xn, n, h, wd, yn);
+  for (size_t i = 0; i < ny; i++) yn[i] = yn[i] > 0 ? yn[i] : 0;
+  e = test_rel_err(y, yn, ny, 1e-6);
+  CHECK(e <= TOL, "conv+BN(folded)+ReLU, Winograd vs naive rel err %.3g", e);
+  free(u), free(wws), free(yn), free(xn);
   free(wf), free(bf), free(xc), free(yc), free(y), free(ws);
 out:
   ref_close(&r);
@@ -169,9 +231,21 @@ static void test_conv3d(const char *name) {
   if (ctx == 1) {
     float *w2 = falloc((size_t)cout * cin * 9);
     lac_conv3d_middle_slice(cin, cout, wf, w2);
-    lac_conv2d c = {cin, cout, 3, 1, 0, w2, bf};
+    lac_conv2d c = {cin, cout, 3, 1, 0, w2, bf, NULL};
     ws = falloc(lac_conv2d_ws_floats(&c, n, h, wd));
     lac_conv2d_cnhw(&c, xc, n, h, wd, yc, NULL, 1, ws, 2);
+    /* the encoder's c = 1 head path: the same 2-D conv through Winograd; n frames of one
+     * group each, so yc [cout][n][ho][wo] is also NCHW-by-group after the swap below */
+    float *u, *yw = falloc(ny), *ywn = falloc(ny);
+    const lac_conv2d cw = with_wino(&c, &u);
+    float *wws = ws_poisoned(&cw, n, h, wd);
+    for (size_t i = 0; i < ny; i++) yw[i] = NAN;
+    lac_conv2d_cnhw(&cw, xc, n, h, wd, yw, NULL, 1, wws, 2);
+    lac_cnhw_to_nchw(yw, n, cout, ho * wo, ywn);
+    double ew = test_rel_err(ywn, yn, ny, 1e-6), ewr = test_rel_err(ywn, yref, ny, 1e-6);
+    CHECK(ew <= TOL, "%s: Winograd 2-D path vs naive rel err %.3g", name, ew);
+    CHECK(ewr <= TOL, "%s: Winograd 2-D path vs PyTorch rel err %.3g", name, ewr);
+    free(u), free(yw), free(ywn), free(wws);
     free(w2);
   } else {
     ws = falloc(lac_conv3d_ws_floats(cin, ng, ctx, h, wd));
@@ -207,6 +281,25 @@ out:
   ref_close(&r);
 }
 
+/* The max pool's interior fast path and its borders on every small size vs the oracle. */
+static void test_maxpool_sizes(void) {
+  for (int h = 1; h <= 12; h++)
+    for (int w = 1; w <= 12; w++) {
+      const int planes = 3, ho = lac_conv_out(h, 3, 2, 1), wo = lac_conv_out(w, 3, 2, 1);
+      const size_t nx = (size_t)planes * h * w, ny = (size_t)planes * ho * wo;
+      float *x = falloc(nx), *y1 = falloc(ny), *y2 = falloc(ny + 16);
+      for (size_t i = 0; i < nx; i++) x[i] = frand();
+      for (size_t i = 0; i < ny + 16; i++) y2[i] = NAN;
+      lac_maxpool3s2_naive(x, planes, h, w, y1);
+      lac_maxpool3s2_cnhw(x, planes, h, w, y2, 2);
+      int bad = 0;
+      for (size_t i = 0; i < ny; i++) bad += y1[i] != y2[i];
+      for (size_t i = ny; i < ny + 16; i++) bad += !isnan(y2[i]);
+      CHECK(bad == 0, "maxpool %dx%d: %d outputs differ from the oracle", h, w, bad);
+      free(x), free(y1), free(y2);
+    }
+}
+
 /* ---------------------------------------------------------------- residual blocks */
 
 static void fold_named(ref *r, const char *conv, const char *bn, int stride, int pad,
@@ -235,7 +328,8 @@ static void fold_named(ref *r, const char *conv, const char *bn, int stride, int
   c->b = keep[1];
 }
 
-static void test_block(const char *name) {
+/* wino: the 3x3 stride-1 convs take the Winograd path */
+static void test_block(const char *name, int wino) {
   ref r;
   if (!ref_open(&r, name)) return;
   const lac_st_tensor *xi = TD(&r, "input"), *yi = TD(&r, "output");
@@ -252,11 +346,27 @@ static void test_block(const char *name) {
   fold_named(&r, "conv2", "bn2", bottleneck ? stride : 1, 1, &c2, keep + 2);
   if (bottleneck) fold_named(&r, "conv3", "bn3", 1, 0, &c3, keep + 4);
   if (has_down) fold_named(&r, "downsample.0", "downsample.1", stride, 0, &dn, keep + 6);
+  float *u[3] = {NULL, NULL, NULL};
+  lac_conv2d *cs[3] = {&c1, &c2, &c3};
+  int n_wino = 0;
+  for (int i = 0; i < (bottleneck ? 3 : 2) && wino; i++)
+    if (cs[i]->w && lac_wino_applies(cs[i])) {
+      *cs[i] = with_wino(cs[i], &u[i]);
+      n_wino++;
+    }
+  CHECK(!wino || n_wino > 0, "%s: no 3x3 stride-1 conv for Winograd", name);
   const int n = (int)xi->shape[0], cin = (int)xi->shape[1], h = (int)xi->shape[2];
   const int cout = (int)yi->shape[1], ho = (int)yi->shape[2];
   const size_t big = (size_t)n * 64 * h * h * 4;
   float *xc = falloc((size_t)n * cin * h * h), *t1 = falloc(big), *t2 = falloc(big),
-        *rs = falloc(big), *o = falloc(big), *ws = falloc(big * 9), *y = falloc(yi->n_elements);
+        *rs = falloc(big), *o = falloc(big), *y = falloc(yi->n_elements);
+  size_t nws = big * 9;
+  for (int i = 0; i < (bottleneck ? 3 : 2); i++)
+    if (cs[i]->w) {
+      const size_t k = lac_conv2d_ws_floats(cs[i], n, h, h);
+      nws = k > nws ? k : nws;
+    }
+  float *ws = falloc(nws);
   lac_nchw_to_cnhw(x, n, cin, h * h, xc);
   const float *res = xc;
   if (has_down) {
@@ -272,11 +382,83 @@ static void test_block(const char *name) {
   }
   lac_cnhw_to_nchw(o, n, cout, ho * ho, y);
   double e = test_rel_err(y, yref, yi->n_elements, 1e-6);
-  CHECK(e <= TOL, "%s: block vs PyTorch rel err %.3g", name, e);
+  CHECK(e <= TOL, "%s: block%s vs PyTorch rel err %.3g", name, wino ? " (Winograd)" : "", e);
   for (int i = 0; i < 8; i++) free(keep[i]);
+  for (int i = 0; i < 3; i++) free(u[i]);
   free(xc), free(t1), free(t2), free(rs), free(o), free(ws), free(y);
 out:
   ref_close(&r);
+}
+
+/* ---------------------------------------------------------------- synthetic convolutions */
+
+/* lac_conv2d_cnhw (Winograd when wino) vs the naive oracle on random data, without and with
+ * residual + ReLU; outputs and workspace start as NaN and a guard after y must survive. */
+static void check_conv_random(int cin, int cout, int k, int stride, int pad, int n, int h,
+                              int w, int wino, int n_threads) {
+  const int ho = lac_conv_out(h, k, stride, pad), wo = lac_conv_out(w, k, stride, pad);
+  if (ho < 1 || wo < 1) return;
+  const size_t nx = (size_t)n * cin * h * w, ny = (size_t)n * cout * ho * wo, guard = 64;
+  float *wt = falloc((size_t)cout * cin * k * k), *b = falloc(cout), *x = falloc(nx),
+        *xc = falloc(nx), *yn = falloc(ny), *res = falloc(ny), *resn = falloc(ny),
+        *yc = falloc(ny + guard), *y = falloc(ny), *u = NULL;
+  for (size_t i = 0; i < (size_t)cout * cin * k * k; i++) wt[i] = frand();
+  for (int i = 0; i < cout; i++) b[i] = frand();
+  for (size_t i = 0; i < nx; i++) x[i] = frand();
+  for (size_t i = 0; i < ny; i++) res[i] = frand();
+  lac_conv2d c = {cin, cout, k, stride, pad, wt, b, NULL};
+  lac_conv2d_naive_nchw(&c, x, n, h, w, yn);
+  lac_nchw_to_cnhw(x, n, cin, h * w, xc);
+  lac_cnhw_to_nchw(res, n, cout, ho * wo, resn);
+  if (wino) c = with_wino(&c, &u);
+  float *ws = ws_poisoned(&c, n, h, w);
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < ny; i++) yc[i] = NAN;
+    for (size_t i = 0; i < guard; i++) yc[ny + i] = 12345.f;
+    lac_conv2d_cnhw(&c, xc, n, h, w, yc, pass ? res : NULL, pass, ws, n_threads);
+    lac_cnhw_to_nchw(yc, n, cout, ho * wo, y);
+    int bad_guard = 0;
+    for (size_t i = 0; i < guard; i++) bad_guard += yc[ny + i] != 12345.f;
+    CHECK(bad_guard == 0, "conv k%d s%d p%d %dx%d n%d%s: %d floats written past y", k, stride,
+          pad, h, w, n, wino ? " Winograd" : "", bad_guard);
+    if (pass) /* want = relu(naive + res), kept in yn's place for the comparison */
+      for (size_t i = 0; i < ny; i++) {
+        const float v = yn[i] + resn[i];
+        resn[i] = v > 0.f ? v : 0.f;
+      }
+    const double e = test_rel_err(y, pass ? resn : yn, ny, 1e-6);
+    CHECK(e <= TOL, "conv %d->%d k%d s%d p%d %dx%d n%d%s%s: vs naive rel err %.3g", cin, cout, k,
+          stride, pad, h, w, n, wino ? " Winograd" : "", pass ? " +res+ReLU" : "", e);
+  }
+  free(wt), free(b), free(x), free(xc), free(yn), free(res), free(resn), free(yc), free(y);
+  free(u), free(ws);
+}
+
+/* Winograd on every small size, odd and even, both paddings: partial tiles at the right
+ * and bottom edges, planes smaller than one tile, borders on all sides. */
+static void test_wino_sizes(void) {
+  for (int pad = 0; pad <= 1; pad++)
+    for (int h = 1; h <= 9; h++)
+      for (int w = 1; w <= 9; w++) check_conv_random(3, 4, 3, 1, pad, 2, h, w, 1, (h + w) % 3 + 1);
+}
+
+/* Winograd over several chunks of tile rows, chunks starting mid-frame. */
+static void test_wino_chunks(void) {
+  check_conv_random(5, 6, 3, 1, 1, 3, 69, 71, 1, 2);
+  check_conv_random(4, 3, 3, 1, 0, 3, 70, 67, 1, 3);
+}
+
+/* The im2col path with many column blocks, blocks spanning rows and frames, and more
+ * blocks than one round; every kernel shape the encoder has, and 3x3 stride 1 without
+ * Winograd. */
+static void test_im2col_blocks(void) {
+  check_conv_random(3, 8, 7, 2, 3, 3, 101, 99, 0, 2);
+  check_conv_random(5, 7, 3, 2, 1, 2, 61, 64, 0, 3);
+  check_conv_random(6, 9, 1, 2, 0, 2, 91, 90, 0, 2);
+  check_conv_random(6, 9, 1, 1, 0, 3, 50, 51, 0, 2);
+  check_conv_random(4, 5, 3, 1, 1, 2, 45, 47, 0, 2);
+  check_conv_random(4, 5, 3, 1, 0, 2, 45, 47, 0, 1);
+  check_conv_random(2, 4, 1, 2, 0, 14, 200, 200, 0, 2); /* 35 blocks: two rounds */
 }
 
 /* ---------------------------------------------------------------- dense layers */
@@ -419,10 +601,17 @@ int main(int argc, char **argv) {
   test_conv3d("conv3d_c1");
   test_conv3d("conv3d_c3");
   test_maxpool();
-  test_block("block_bottleneck_down");
-  test_block("block_bottleneck_id");
-  test_block("block_basic_down");
-  test_block("block_basic_id");
+  test_maxpool_sizes();
+  const char *blocks[] = {"block_bottleneck_down", "block_bottleneck_id", "block_basic_down",
+                          "block_basic_id"};
+  for (int i = 0; i < 4; i++) {
+    test_block(blocks[i], 0);
+    if (strcmp(blocks[i], "block_bottleneck_down") != 0) /* its only 3x3 conv has stride 2 */
+      test_block(blocks[i], 1);
+  }
+  test_wino_sizes();
+  test_wino_chunks();
+  test_im2col_blocks();
   test_linear();
   test_layernorm();
   test_posenc();

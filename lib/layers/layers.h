@@ -15,24 +15,44 @@
 #include <stddef.h>
 
 /* A 2-D convolution with BatchNorm already folded into w and b.
- * w: [cout][cin*k*k] (PyTorch's [cout][cin][k][k]); b: [cout] or NULL. */
+ * w: [cout][cin*k*k] (PyTorch's [cout][cin][k][k]); b: [cout] or NULL.
+ * wino: NULL (im2col + GEMM), or for a conv where lac_wino_applies, the Winograd weights
+ * u[16][cout][cin] made from w by lac_wino_weights: lac_conv2d_cnhw then takes the
+ * Winograd F(2x2, 3x3) path (winograd.c).  Ignored where lac_wino_applies is false. */
 typedef struct {
   int cin, cout, k, stride, pad;
   const float *w;
   const float *b;
+  const float *wino;
 } lac_conv2d;
 
 static inline int lac_conv_out(int in, int k, int stride, int pad) {
   return (in + 2 * pad - k) / stride + 1;
 }
 
-/* Workspace (floats) for lac_conv2d_cnhw on n frames of h x w. */
+/* Workspace (floats) for lac_conv2d_cnhw on n frames of h x w (for the path c->wino picks). */
 size_t lac_conv2d_ws_floats(const lac_conv2d *c, int n, int h, int w);
 
 /* y[cout][n][ho][wo] = act(conv(x) + b + res), x[cin][n][h][w], res like y or NULL,
- * relu 0/1.  x, y and res must not overlap (res may equal nothing else). */
+ * relu 0/1.  x, y and res must not overlap (res may equal nothing else).  Runs on n_threads
+ * OpenMP threads, each calling sgemm on its own share of the work: the OpenMP build of
+ * OpenBLAS runs such calls single-threaded; with n_threads = 1, OpenBLAS's own thread
+ * count applies.  (With the pthreads build the calls still work, but its pool and ours
+ * compete: measured 2x slower on 2 cores.) */
 void lac_conv2d_cnhw(const lac_conv2d *c, const float *x, int n, int h, int w, float *y,
                      const float *res, int relu, float *ws, int n_threads);
+
+/* Winograd F(2x2, 3x3) (winograd.c), for k = 3, stride 1, pad 0 or 1 only. */
+int lac_wino_applies(const lac_conv2d *c);
+/* Floats of u: 16 * cout * cin. */
+size_t lac_wino_weight_floats(const lac_conv2d *c);
+/* u[16][cout][cin]: xi = 4i + j holds (G g G^T)[i][j] of each 3x3 kernel g = c->w[co][ci]. */
+void lac_wino_weights(const lac_conv2d *c, float *u);
+/* Workspace (floats) of lac_wino_conv2d_cnhw on n frames of h x w. */
+size_t lac_wino_ws_floats(const lac_conv2d *c, int n, int h, int w);
+/* As lac_conv2d_cnhw, with u from lac_wino_weights (c->w and c->wino are not read). */
+void lac_wino_conv2d_cnhw(const lac_conv2d *c, const float *u, const float *x, int n, int h,
+                          int w, float *y, const float *res, int relu, float *ws, int n_threads);
 
 /* Oracle: y[n][cout][ho][wo] = conv(x) + b, x[n][cin][h][w]; no activation. */
 void lac_conv2d_naive_nchw(const lac_conv2d *c, const float *x, int n, int h, int w, float *y);

@@ -8,8 +8,14 @@
 
 #include "layers/layers.h"
 
+static inline float max2(float m, float v) { return v > m ? v : m; }
+
 void lac_maxpool3s2_cnhw(const float *x, int planes, int h, int w, float *y, int n_threads) {
   const int ho = lac_conv_out(h, 3, 2, 1), wo = lac_conv_out(w, 3, 2, 1);
+  /* interior columns ox in [1, xi): window columns 2ox-1 .. 2ox+1 all inside the row */
+  int xi = (w - 2) / 2 + 1;
+  if (xi > wo) xi = wo;
+  if (xi < 1) xi = 1;
   (void)n_threads;
 #pragma omp parallel for num_threads(n_threads) schedule(static)
   for (int p = 0; p < planes; p++) {
@@ -19,17 +25,26 @@ void lac_maxpool3s2_cnhw(const float *x, int planes, int h, int w, float *y, int
       int y0 = oy * 2 - 1, y1 = y0 + 3;
       if (y0 < 0) y0 = 0;
       if (y1 > h) y1 = h;
-      for (int ox = 0; ox < wo; ox++) {
+      /* the window's valid rows; a missing third (or second) row repeats one: max is
+       * unchanged */
+      const float *ra = xp + (size_t)y0 * w, *rb = y1 - y0 > 1 ? ra + w : ra,
+                  *rc = y1 - y0 > 2 ? rb + w : rb;
+      float *yr = yp + (size_t)oy * wo;
+#pragma omp simd
+      for (int ox = 1; ox < xi; ox++) {
+        const int c = 2 * ox - 1;
+        float m = max2(max2(ra[c], ra[c + 1]), ra[c + 2]);
+        m = max2(m, max2(max2(rb[c], rb[c + 1]), rb[c + 2]));
+        yr[ox] = max2(m, max2(max2(rc[c], rc[c + 1]), rc[c + 2]));
+      }
+      for (int ox = 0; ox < wo; ox = ox == 0 && xi > 1 ? xi : ox + 1) {
         int x0 = ox * 2 - 1, x1 = x0 + 3;
         if (x0 < 0) x0 = 0;
         if (x1 > w) x1 = w;
         float m = -FLT_MAX;
         for (int iy = y0; iy < y1; iy++)
-          for (int ix = x0; ix < x1; ix++) {
-            float v = xp[(size_t)iy * w + ix];
-            m = v > m ? v : m;
-          }
-        yp[(size_t)oy * wo + ox] = m;
+          for (int ix = x0; ix < x1; ix++) m = max2(m, xp[(size_t)iy * w + ix]);
+        yr[ox] = m;
       }
     }
   }

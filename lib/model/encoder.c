@@ -161,11 +161,9 @@ static void run_head(lac_session *s, float *x, int nf, float *out) {
   float *y2 = (x == s->act[2]) ? s->act[3] : s->act[2];
   PROF_BEGIN;
   if (ctx == 1) {
-    lac_conv2d c1 = {ct, cc, 3, 1, 0, inf->h1_w, inf->h1_b};
-    lac_conv2d c2 = {cc, cc, 3, 1, 0, inf->h2_w, inf->h2_b};
-    lac_conv2d_cnhw(&c1, x, nf, ts, ts, y1, NULL, 1, s->ws, nt);
+    lac_conv2d_cnhw(&inf->head1, x, nf, ts, ts, y1, NULL, 1, s->ws, nt);
     PROF_END(LAC_PROF_HEAD_CONV1);
-    lac_conv2d_cnhw(&c2, y1, nf, ts - 2, ts - 2, y2, NULL, 1, s->ws, nt);
+    lac_conv2d_cnhw(&inf->head2, y1, nf, ts - 2, ts - 2, y2, NULL, 1, s->ws, nt);
   } else {
     lac_conv3d_cnhw(ct, cc, inf->h1_w, inf->h1_b, x, ng, ctx, ts, ts, y1, 1, s->ws, nt);
     PROF_END(LAC_PROF_HEAD_CONV1);

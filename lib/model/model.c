@@ -1,6 +1,6 @@
 /* model.c — lac_model: loading a safetensors model file against the architecture's tensor
  * table, PyTorch-style random initialisation, saving, metadata, and folding BatchNorm into
- * the convolutions for inference.
+ * the convolutions for inference (plus the Winograd weights of the 3x3 stride-1 convs).
  * Not here: the forward pass (encoder.c), per-stream state (session.c). */
 #include <math.h>
 #include <stdio.h>
@@ -52,7 +52,31 @@ static void compute_id(lac_model *m) {
 
 /* ---------------------------------------------------------------- folding */
 
-static void fold_conv(lac_model *m, float **cursor, lac_conv2d *c, const char *wname,
+/* The folded arena is filled in two walks over the same code: the first (base NULL) only
+ * counts the floats, the second writes them.  Each piece starts 64-byte aligned. */
+typedef struct {
+  float *base; /* NULL while counting */
+  size_t used; /* floats */
+} fold_arena;
+
+static float *take(fold_arena *a, size_t n) {
+  float *p = a->base ? a->base + a->used : NULL;
+  a->used += (n + 15) & ~(size_t)15;
+  return p;
+}
+
+/* Winograd weights u[16][cout][cin] for a 3x3 stride-1 conv (c->wino stays NULL otherwise
+ * and while counting). */
+static void fold_wino(fold_arena *a, lac_conv2d *c) {
+  c->wino = NULL;
+  if (!lac_wino_applies(c)) return;
+  float *u = take(a, lac_wino_weight_floats(c));
+  if (!u) return;
+  lac_wino_weights(c, u);
+  c->wino = u;
+}
+
+static void fold_conv(lac_model *m, fold_arena *a, lac_conv2d *c, const char *wname,
                       const char *bnprefix, int stride, int pad) {
   const lac_tensor_desc *wd = lac_model_find(m, wname);
   char n[4][128];
@@ -65,43 +89,48 @@ static void fold_conv(lac_model *m, float **cursor, lac_conv2d *c, const char *w
   c->k = (int)wd->shape[2];
   c->stride = stride;
   c->pad = pad;
-  float *w = *cursor, *b = w + wd->numel;
-  *cursor = b + ((c->cout + 15) & ~15);
-  lac_bn_fold(m->params + wd->offset, NULL, P(m, "%s", n[0]), P(m, "%s", n[1]), P(m, "%s", n[2]),
-              P(m, "%s", n[3]), 1e-5f, c->cout, wd->numel / (size_t)c->cout, w, b);
+  float *w = take(a, wd->numel), *b = take(a, (size_t)c->cout);
+  if (a->base)
+    lac_bn_fold(m->params + wd->offset, NULL, P(m, "%s", n[0]), P(m, "%s", n[1]),
+                P(m, "%s", n[2]), P(m, "%s", n[3]), 1e-5f, c->cout, wd->numel / (size_t)c->cout,
+                w, b);
   c->w = w;
   c->b = b;
+  fold_wino(a, c);
 }
 
-static void fold_head_conv(lac_model *m, float **cursor, int idx, const float **w_out,
-                           const float **b_out) {
+/* Head conv idx: w [cout][cin*27], or [cout][cin*9] (middle temporal slice) for context 1,
+ * where *c2 becomes the equivalent 2-D conv (padding 0) with its Winograd weights. */
+static void fold_head_conv(lac_model *m, fold_arena *a, int idx, const float **w_out,
+                           const float **b_out, lac_conv2d *c2) {
   char wn[64], bn[64];
   snprintf(wn, sizeof wn, "conv_layers.%d.weight", idx);
   snprintf(bn, sizeof bn, "conv_layers.%d", idx + 1);
   const lac_tensor_desc *wd = lac_model_find(m, wn);
   const int cout = (int)wd->shape[0], cin = (int)wd->shape[1];
   const size_t per3 = (size_t)cin * 27;
-  float *tmp3 = *cursor, *b = tmp3 + (size_t)cout * per3;
-  *cursor = b + ((cout + 15) & ~15);
-  lac_bn_fold(m->params + wd->offset, P(m, "conv_layers.%d.bias", idx), P(m, "%s.weight", bn),
-              P(m, "%s.bias", bn), P(m, "%s.running_mean", bn), P(m, "%s.running_var", bn), 1e-5f,
-              cout, per3, tmp3, b);
-  if (m->arch.context == 1) /* c = 1: only the middle temporal slice meets data */
-    for (size_t oc = 0; oc < (size_t)cout * cin; oc++)
-      memmove(tmp3 + oc * 9, tmp3 + oc * 27 + 9, sizeof(float) * 9);
+  float *tmp3 = take(a, (size_t)cout * per3), *b = take(a, (size_t)cout);
+  if (a->base) {
+    lac_bn_fold(m->params + wd->offset, P(m, "conv_layers.%d.bias", idx), P(m, "%s.weight", bn),
+                P(m, "%s.bias", bn), P(m, "%s.running_mean", bn), P(m, "%s.running_var", bn),
+                1e-5f, cout, per3, tmp3, b);
+    if (m->arch.context == 1) /* c = 1: only the middle temporal slice meets data */
+      for (size_t oc = 0; oc < (size_t)cout * cin; oc++)
+        memmove(tmp3 + oc * 9, tmp3 + oc * 27 + 9, sizeof(float) * 9);
+  }
   *w_out = tmp3;
   *b_out = b;
+  memset(c2, 0, sizeof *c2);
+  if (m->arch.context == 1) {
+    *c2 = (lac_conv2d){cin, cout, 3, 1, 0, tmp3, b, NULL};
+    fold_wino(a, c2);
+  }
 }
 
-static lac_status fold(lac_model *m, lac_error *err) {
-  m->folded = lac_alloc(sizeof(float) * (m->n_floats + 64));
-  m->inf.layers = calloc((size_t)(m->arch.n_layers ? m->arch.n_layers : 1), sizeof(lac_tlayer));
-  if (!m->folded || !m->inf.layers)
-    return lac_error_set(err, LAC_ERR_NOMEM, "out of memory folding the model (%zu floats)",
-                         m->n_floats);
-  float *cur = m->folded;
+/* Every folded tensor, placed in a (counting when a->base is NULL). */
+static void fold_walk(lac_model *m, fold_arena *a) {
   lac_infer *inf = &m->inf;
-  fold_conv(m, &cur, &inf->stem, "model.conv1.weight", "model.bn1", 2, 3);
+  fold_conv(m, a, &inf->stem, "model.conv1.weight", "model.bn1", 2, 3);
   lac_block_spec specs[LAC_MAX_BLOCKS];
   inf->n_blocks = lac_arch_blocks(&m->arch, specs);
   for (int i = 0; i < inf->n_blocks; i++) {
@@ -119,16 +148,29 @@ static lac_status fold(lac_model *m, lac_error *err) {
       /* torchvision v1.5: the stride sits on the 3x3 conv (conv2 in a Bottleneck, conv1 in
        * a BasicBlock) */
       int stride = (s->bottleneck ? c == 1 : c == 0) ? s->stride : 1;
-      fold_conv(m, &cur, convs[c], wn, bn, stride, k / 2);
+      fold_conv(m, a, convs[c], wn, bn, stride, k / 2);
     }
     if (s->has_down) {
       snprintf(wn, sizeof wn, "%s.downsample.0.weight", p);
       snprintf(bn, sizeof bn, "%s.downsample.1", p);
-      fold_conv(m, &cur, &bw->down, wn, bn, s->stride, 0);
+      fold_conv(m, a, &bw->down, wn, bn, s->stride, 0);
     }
   }
-  fold_head_conv(m, &cur, 0, &inf->h1_w, &inf->h1_b);
-  fold_head_conv(m, &cur, 3, &inf->h2_w, &inf->h2_b);
+  fold_head_conv(m, a, 0, &inf->h1_w, &inf->h1_b, &inf->head1);
+  fold_head_conv(m, a, 3, &inf->h2_w, &inf->h2_b, &inf->head2);
+}
+
+static lac_status fold(lac_model *m, lac_error *err) {
+  fold_arena count = {NULL, 0};
+  fold_walk(m, &count);
+  m->folded = lac_alloc(sizeof(float) * count.used);
+  m->inf.layers = calloc((size_t)(m->arch.n_layers ? m->arch.n_layers : 1), sizeof(lac_tlayer));
+  if (!m->folded || !m->inf.layers)
+    return lac_error_set(err, LAC_ERR_NOMEM, "out of memory folding the model (%zu floats)",
+                         count.used);
+  fold_arena arena = {m->folded, 0};
+  fold_walk(m, &arena);
+  lac_infer *inf = &m->inf;
   inf->fc1_w = P(m, "fc_layers.1.weight");
   inf->fc1_b = P(m, "fc_layers.1.bias");
   inf->fc2_w = P(m, "fc_layers.4.weight");
@@ -156,7 +198,7 @@ static lac_status fold(lac_model *m, lac_error *err) {
   }
   inf->out_w = P(m, "embedding_layer2.weight");
   inf->out_b = P(m, "embedding_layer2.bias");
-  if ((size_t)(cur - m->folded) > m->n_floats + 64)
+  if (arena.used != count.used)
     return lac_error_set(err, LAC_ERR_BACKEND, "internal: folded weights overflow their arena");
   return LAC_OK;
 }

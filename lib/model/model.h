@@ -19,6 +19,9 @@ typedef struct {
   int n_blocks;
   /* head convs: [cc][ct*9] (context 1, middle temporal slice) or [cc][ct*27] */
   const float *h1_w, *h1_b, *h2_w, *h2_b;
+  /* context 1: the head convs as 2-D 3x3 convs, padding 0, with Winograd weights
+   * (zeroed otherwise) */
+  lac_conv2d head1, head2;
   const float *fc1_w, *fc1_b, *fc2_w, *fc2_b, *proj_w, *proj_b;
   lac_tlayer *layers; /* n_layers */
   const float *out_w, *out_b;
@@ -71,7 +74,7 @@ struct lac_session {
   float *input;         /* [3][batch][S][S] */
   float *act[5];        /* max activation each */
   size_t act_floats;
-  float *ws;            /* im2col */
+  float *ws;            /* conv workspace: im2col panels, Winograd tiles */
   size_t ws_floats;
   float *pooled, *fc_a, *fc_b; /* [groups][cc], [groups][fc] x 2 */
   /* transformer workspace, grown to the longest sequence seen */

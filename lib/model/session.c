@@ -18,7 +18,8 @@ lac_session_params lac_session_default_params(void) {
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-/* Largest activation and im2col workspace over the whole forward for nf frames. */
+/* Largest activation and conv workspace (im2col panels or Winograd tiles, per
+ * lac_conv2d_ws_floats) over the whole forward for nf frames. */
 static void plan(const lac_model *m, int nf, size_t *act, size_t *ws) {
   const lac_infer *inf = &m->inf;
   const lac_arch *a = &m->arch;
@@ -44,9 +45,8 @@ static void plan(const lac_model *m, int nf, size_t *act, size_t *ws) {
   const int ct = lac_arch_trunk_channels(a), cc = a->conv_channels, ts = lac_arch_trunk_size(a);
   A = max_sz(A, (size_t)cc * nf * (ts - 2) * (ts - 2));
   if (a->context == 1) {
-    lac_conv2d c1 = {ct, cc, 3, 1, 0, NULL, NULL}, c2 = {cc, cc, 3, 1, 0, NULL, NULL};
-    W = max_sz(W, lac_conv2d_ws_floats(&c1, nf, ts, ts));
-    W = max_sz(W, lac_conv2d_ws_floats(&c2, nf, ts - 2, ts - 2));
+    W = max_sz(W, lac_conv2d_ws_floats(&inf->head1, nf, ts, ts));
+    W = max_sz(W, lac_conv2d_ws_floats(&inf->head2, nf, ts - 2, ts - 2));
   } else {
     const int ng = nf / a->context;
     W = max_sz(W, lac_conv3d_ws_floats(ct, ng, a->context, ts, ts));
