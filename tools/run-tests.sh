@@ -44,11 +44,15 @@ step "install + pkg-config" tests/test_install.sh build-ci
 echo "=== build (ASan/UBSan)"
 if meson setup build-asan --wipe -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled -Dtests=enabled >/tmp/lac-asan.log 2>&1 || \
    meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled -Dtests=enabled >/tmp/lac-asan.log 2>&1; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  # meson test takes either suites or test names per call: the unit suite, then the small
+  # parity cases (their logs accumulate in testlog.json only per call, so count each)
   ninja -C build-asan -j "$jobs" && \
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit \
-      encoder_tiny_time_c1_t6 encoder_tiny_frame_c1_t6 encoder_tiny_time_c2_t8 cli
-  count_meson build-asan "asan"
+    meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit
+  count_meson build-asan "asan unit"
+  meson test -C build-asan --print-errorlogs --num-processes 2 \
+      encoder_tiny_time_c1_t6 encoder_tiny_frame_c1_t6 encoder_tiny_time_c2_t8
+  count_meson build-asan "asan parity"
 else
   cat /tmp/lac-asan.log; failed=$((failed + 1)); failures+=("asan meson setup")
 fi
