@@ -35,5 +35,8 @@ d, n = sys.argv[1], int(sys.argv[2])
 lac = [json.load(open(f"{d}/lac{i}.json"))["fps"] for i in range(1, n + 1)]
 pt = [json.load(open(f"{d}/torch{i}.json"))["fps"] for i in range(1, n + 1)]
 ml, mp = statistics.median(lac), statistics.median(pt)
-print(f"median of {n} rounds: lac {ml:.2f} frames/s, pytorch {mp:.2f} frames/s, ratio {ml / mp:.2f}x")
+ratios = [a / b for a, b in zip(lac, pt)]
+print("per-round ratios (lac / pytorch, same round): " + ", ".join(f"{r:.2f}" for r in ratios))
+print(f"median of {n} rounds: lac {ml:.2f} frames/s, pytorch {mp:.2f} frames/s, "
+      f"ratio of medians {ml / mp:.2f}x, median per-round ratio {statistics.median(ratios):.2f}x")
 PY
