@@ -59,6 +59,10 @@ PRESETS = {
     "resnet18-112": dict(trunk="resnet18", input_size=112, conv_channels=512, fc_dim=512,
                          d_model=256, n_heads=8, ff_dim=1024, n_layers=2, embed_dim=128,
                          train_len=32),
+    # a ResNet-34 trunk (6 layer3 blocks, 3 kept) at a small size with a narrow head
+    "resnet34-96": dict(trunk="resnet34", input_size=96, conv_channels=64, fc_dim=64,
+                        d_model=64, n_heads=4, ff_dim=128, n_layers=1, embed_dim=32,
+                        train_len=16),
     "tiny": dict(trunk="resnet18", input_size=80, conv_channels=32, fc_dim=48,
                  d_model=32, n_heads=4, ff_dim=64, n_layers=2, embed_dim=16, train_len=8),
 }
