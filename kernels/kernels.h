@@ -14,6 +14,63 @@ extern "C" {
 int lac_cuda_epilogue(float *y, int cout, size_t plane, const float *b, const float *res,
                       int relu, void *stream);
 
+/* ---------------------------------------------------------------- smoothed SW-affine
+ * (kernels/sw_affine.cu; semantics: include/lac/align.h, docs SW_AFFINE.md)
+ *
+ * Packed layout of a batch.  Every per-cell buffer (S, per-cell go/ge, M, X, Y, gM, dS,
+ * per-cell dgo/dge) holds pair p's [n][ld] row-major block at dims[p].off floats: cell (i, j)
+ * of pair p is buf[off + i * ld + j].  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a
+ * multiple of 8; off a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives);
+ * blocks do not overlap.  Columns m .. ld-1 are padding: read as inputs (any finite or not
+ * value: they never reach a result) and written with unspecified values (dS, dgo, dge: 0).
+ * Per-pair buffers (V, gV, scalar go/ge, scalar dgo/dge) hold one float per pair; vstat
+ * holds 2 per pair (max M, 1 / sum exp((M - max) / tau): what the backward needs of V).
+ * work (backward only) holds 10 * n floats per pair at dims[p].woff (scratch between bands).
+ * Values: tau > 0 with log2(e) / tau finite; |S|, |go|, |ge| < 1e20 and finite (checked by
+ * the host wrapper lac_cuda_sw, not here).  Throughput is best with the largest pairs first.
+ */
+#define LAC_CUDA_SW_MAX_LEN 1024
+
+typedef struct {
+  long long off;  /* first cell of the pair's [n][ld] block, in floats */
+  long long woff; /* first float of the pair's backward scratch (10 * n floats) in work */
+  int n, m;       /* lengths */
+  int ld;         /* row stride in floats */
+  int reserved;   /* 0 */
+} lac_cuda_sw_dims;
+
+/* Forward: M, X, Y (every cell of each pair's block), V[p] and vstat[2p], 2p+1.  go, ge:
+ * per cell (per_cell = 1) or one value per pair.  One warp per pair, grid = n_pairs. */
+int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau, int per_cell,
+                        const float *S, const float *go, const float *ge, float *M, float *X,
+                        float *Y, float *V, float *vstat, void *stream);
+
+/* Backward of L = sum_p gV[p] V[p] + sum gM .* M, from the forward's M, X, Y and vstat (same
+ * dims, tau, per_cell, go, ge).  gV (NULL = 0), gM (NULL = 0).  Outputs, each NULL to skip:
+ * dS per cell; dgo, dge per cell (per_cell) or one per pair (the sum over the pair's cells). */
+int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau, int per_cell,
+                         const float *go, const float *ge, const float *M, const float *X,
+                         const float *Y, const float *vstat, const float *gV, const float *gM,
+                         float *dS, float *dgo, float *dge, float *work, void *stream);
+
+/* The same two on the CPU with host pointers: the kernels' per-lane code run for 32
+ * emulated lanes in lock step (libm exp2f/log2f in place of the SFU).  For tests: proves the
+ * wavefront, band and masking logic without a GPU.  Slow.  Return 0. */
+int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
+                                int per_cell, const float *S, const float *go, const float *ge,
+                                float *M, float *X, float *Y, float *V, float *vstat);
+int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
+                                 int per_cell, const float *go, const float *ge, const float *M,
+                                 const float *X, const float *Y, const float *vstat,
+                                 const float *gV, const float *gM, float *dS, float *dgo,
+                                 float *dge, float *work);
+
+/* Test and benchmark hook: the largest strip width (4 or 8, default 8) of the forward and
+ * of the backward, for the launchers and the emulation that follow (process-wide, not
+ * thread-safe).  Results are the same up to float rounding; speed and registers differ.
+ * Returns 0, or -1 (nothing changed) for other values. */
+int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
+
 #ifdef __cplusplus
 }
 #endif

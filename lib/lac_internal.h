@@ -46,6 +46,17 @@ void lac_log(const lac_backend *b, lac_log_level level, const char *fmt, ...)
 lac_status lac_backend_cpu_init(lac_backend *b, lac_error *err);
 #if LAC_HAVE_CUDA
 lac_status lac_backend_cuda_init(lac_backend *b, lac_error *err);
+
+#include "lac/align.h"
+/* The smoothed Smith-Waterman on the CUDA backend b (lib/cuda/cuda_align.c): forward of
+ * n_pairs host pairs (V[p]; M[p] when M and M[p] are non-NULL) and, when dS, dgo or dge is
+ * non-NULL, the backward with incoming gV (NULL = 0) and gM (NULL or gM[p] NULL = 0),
+ * outputs as lac_sw_backward's.  Same semantics as lac_sw_forward/backward; tau > 0 only,
+ * lengths 1..1024.  Host pointers; copies, runs and synchronises on every call. */
+lac_status lac_cuda_sw(lac_backend *b, const lac_sw_options *opt, int n_pairs,
+                       const lac_sw_pair *pairs, float *V, float *const *M, const float *gV,
+                       const float *const *gM, float *const *dS, float *const *dgo,
+                       float *const *dge, lac_error *err);
 #endif
 
 /* ---------------------------------------------------------------- RNG (xoshiro256**) */

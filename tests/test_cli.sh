@@ -37,6 +37,19 @@ id1=$("$lac" model init --arch resnet18-112 --input-size 80 --seed 3 -o "$tmp/b.
 id2=$("$lac" info "$model" | awk '/model id/ {print $3}')
 [ "$id1" = "$id2" ] && ok || bad "seeded init not reproducible: $id1 vs $id2"
 
+# align two clips' embeddings: the hard path and the soft match probabilities
+expect 0 "embedded 8 frames" "$lac" embed "$model" --synthetic 8 --seed 5 -o "$tmp/e2.safetensors" --threads 1
+expect 0 "best local alignment: score" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors"
+expect 0 "matched ranges:" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --similarity cosine --offset 0.5
+expect 0 "expected matches" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --soft-out "$tmp/p.safetensors"
+[ -s "$tmp/p.safetensors" ] && ok || bad "no soft alignment file written"
+# a clip aligned with itself under cosine - 0.5 matches along the diagonal
+diag=$("$lac" align "$tmp/e.safetensors" "$tmp/e.safetensors" --similarity cosine --offset 0.5 --path | awk 'NF == 3 && $3 == "M" && $1 != $2' | wc -l)
+[ "$diag" -eq 0 ] && ok || bad "self-alignment left the diagonal at $diag steps"
+expect 2 "--similarity takes" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --similarity dot
+expect 2 "--go needs a number" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --go x
+expect 1 "not a lac" "$lac" align "$model" "$tmp/e2.safetensors"
+
 # usage errors: exit 2 with a message naming the problem
 expect 2 "unknown command 'frobnicate'" "$lac" frobnicate
 expect 2 "unknown option '--bogus'" "$lac" model init --arch resnet50 --bogus -o "$tmp/x"

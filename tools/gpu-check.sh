@@ -1,41 +1,143 @@
 #!/usr/bin/env bash
 # gpu-check.sh — on a lent GPU machine: build the CUDA backend, our kernels and the CUDA
-# tests, run them, and print a table.  That machine has the CUDA toolkit but no Debian
-# packages, so this compiles the few sources it needs directly (no meson, no GStreamer)
-# against OpenBLAS and cJSON unpacked under .device/sys by tools/gpu-fetch-debs.sh (carry
-# .device there).  Logs go to $OUT (default ./gpu-out).
+# tests, run them, then the GPU benchmarks, and print a table.  That machine has the CUDA
+# toolkit but no Debian packages, so this compiles the few sources it needs directly (no
+# meson, no GStreamer) against OpenBLAS and cJSON unpacked under .device/sys by
+# tools/gpu-fetch-debs.sh (carry .device there).  Logs go to $OUT (default ./gpu-out).
+#   tools/gpu-check.sh [--no-bench]
+# Budget: build ~1 min, tests ~30 s, benchmarks ~1-2 min (bench_sw_cuda, then the PyTorch
+# baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/gpu-out}
+bench=1
+[ "${1:-}" = "--no-bench" ] && bench=0
 mkdir -p "$out"
 export PATH="$PATH:/usr/local/cuda/bin"
 cuda=$(dirname "$(dirname "$(command -v nvcc)")")
 dev="$root/.device/sys"
 obj=$(mktemp -d)
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1 ||
+  echo "no GPU (nvidia-smi failed)" > "$out/gpu.txt"
 echo "gpu: $(cat "$out/gpu.txt")"
+card=$(head -1 "$out/gpu.txt" | cut -d, -f1)
 printf '#define LAC_HAVE_CUDA 1\n#define LAC_HAVE_OPENMP 0\n' > "$obj/lac_config.h"
 inc=(-I"$root/include" -I"$root/lib" -I"$root/kernels" -I"$obj" -I"$dev/include" -I"$cuda/include")
 cflags=(-std=c11 -O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
+nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+         -Xptxas -v -Xcompiler -Wall,-Wextra -I"$root/kernels")
+libsrc=(lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend.c
+        lib/cuda/cuda_backend.c lib/cuda/cuda_align.c lib/align/sw_ref.c)
+mains=(tests/test_cuda.c tests/test_sw_cuda.c bench/bench_sw_cuda.c)
 build() {
-  for f in lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend.c \
-           lib/cuda/cuda_backend.c tests/test_cuda.c; do
-    gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/$(basename "$f" .c).o" || return 1
+  mkdir -p "$obj/lib" "$obj/main"
+  for f in "${libsrc[@]}"; do
+    gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .c).o" || return 1
   done
-  nvcc -O2 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
-    -Xptxas -v -I"$root/kernels" -c "$root/kernels/epilogue.cu" -o "$obj/epilogue.o" || return 1
-  gcc "$obj"/*.o -o "$obj/test_cuda" -L"$dev/lib" -l:libopenblas.so.0 -L"$cuda/lib64" \
-    -lcudart -lcublas -lstdc++ -lm -Wl,-rpath,"$dev/lib" -Wl,-rpath,"$cuda/lib64"
+  for f in kernels/epilogue.cu kernels/sw_affine.cu; do
+    echo "== nvcc $f"
+    nvcc "${nvflags[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .cu).o" || return 1
+  done
+  for f in "${mains[@]}"; do
+    local b
+    b=$(basename "$f" .c)
+    gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/main/$b.o" || return 1
+    gcc "$obj/main/$b.o" "$obj"/lib/*.o -o "$obj/$b" -L"$dev/lib" -l:libopenblas.so.0 \
+      -L"$cuda/lib64" -lcudart -lcublas -lstdc++ -lm -Wl,-rpath,"$dev/lib" \
+      -Wl,-rpath,"$cuda/lib64" || return 1
+  done
 }
+t0=$SECONDS
 if ! build > "$out/build.log" 2>&1; then
   tail -30 "$out/build.log"; echo "gpu-check: build failed"; exit 1
 fi
-grep -E "spill|registers" "$out/build.log" | sed 's/^/ptxas: /'
-"$obj/test_cuda" 2>&1 | tee "$out/test_cuda.log"
-rc=${PIPESTATUS[0]}
+echo "build: $((SECONDS - t0)) s"
+# registers and spills per kernel (the kernel's name on the line before)
+awk '/Compiling entry function/{match($0, /_Z[^'"'"']*/); k=substr($0, RSTART, RLENGTH)}
+     /spill stores/{sp=$0} /Used [0-9]+ registers/{print "ptxas: " k ": " $5 " registers; " sp}' \
+  "$out/build.log" | sed 's/ptxas info *: //; s/    / /g' |
+  sed 's/_Z[^:]*\(sw_[a-z]*_kernel\)ILb\([01]\)ELi\([0-9]\)E[^:]*/\1<per_cell=\2,Wmax=\3>/' | sort -u
+
+run_test() { # name; sets rc_<name>
+  local name=$1
+  shift
+  local t=$SECONDS
+  timeout 300 "$obj/$name" "$@" > "$out/$name.log" 2>&1
+  local rc=$?
+  cat "$out/$name.log"
+  echo "$name: exit $rc, $((SECONDS - t)) s"
+  printf -v "rc_${name}" '%s' "$rc"
+}
+result() { # exit code -> table word
+  case "$1" in 0) echo pass ;; 77) echo "skipped (no GPU)" ;; *) echo "FAIL ($1)" ;; esac
+}
+echo "================ test_cuda"
+run_test test_cuda
+echo "================ test_sw_cuda"
+run_test test_sw_cuda
+
+rc_bench=-
+rc_torch=-
+if [ "$bench" = 1 ]; then
+  echo "================ bench_sw_cuda"
+  t=$SECONDS
+  timeout 240 "$obj/bench_sw_cuda" --tune > "$out/bench_sw_cuda.log" 2>&1
+  rc_bench=$?
+  grep -v '^BENCH' "$out/bench_sw_cuda.log"
+  echo "bench_sw_cuda: exit $rc_bench, $((SECONDS - t)) s"
+  echo "================ bench_sw_torch_gpu.py (PyTorch baseline)"
+  t=$SECONDS
+  timeout 180 "${PYTHON:-python3}" "$root/bench/bench_sw_torch_gpu.py" --pairs 8 --T 64 256 --reps 5 --check \
+    > "$out/bench_sw_torch_gpu.log" 2>&1
+  rc_torch=$?
+  cat "$out/bench_sw_torch_gpu.log"
+  echo "bench_sw_torch_gpu: exit $rc_torch, $((SECONDS - t)) s"
+fi
+
+# value of key=... on the first BENCH / TORCH line of a file containing every pattern
+val() { # file key pattern...
+  local f=$1 k=$2 l
+  shift 2
+  l=$(grep -E '^(BENCH|TORCH) ' "$f" 2>/dev/null)
+  for p in "$@"; do l=$(grep -F -- "$p" <<< "$l"); done
+  head -1 <<< "$l" | sed -n "s/.* $k=\([^ ]*\).*/\1/p"
+}
+
 echo
 echo "| check | card | result |"
 echo "|---|---|---|"
-echo "| test_cuda: cuBLAS sgemm (4 transposes) and the epilogue kernel vs the CPU | $(cut -d, -f1 "$out/gpu.txt") | $([ "$rc" -eq 0 ] && echo pass || echo "FAIL ($rc)") |"
+echo "| test_cuda: cuBLAS sgemm (4 transposes) and the epilogue kernel vs the CPU | $card | $(result "$rc_test_cuda") |"
+summ=$(grep '^summary' "$out/test_sw_cuda.log" | sed 's/^summary: largest err\/tol over all runs: *//; s/|/\//g')
+echo "| test_sw_cuda: SW-affine fwd+bwd (V, M, dS, dgo, dge) vs the double reference, mixed batches; largest err/tol: $summ | $card | $(result "$rc_test_sw_cuda") |"
+if [ "$bench" = 1 ] && [ "$rc_bench" = 77 ]; then
+  echo "| bench_sw_cuda, bench_sw_torch_gpu.py | $card | skipped (no GPU) |"
+elif [ "$bench" = 1 ]; then
+  bl="$out/bench_sw_cuda.log"
+  tl="$out/bench_sw_torch_gpu.log"
+  for np in 8 256; do
+    for T in 64 128 256 512 1024; do
+      k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8")
+      ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8")
+      e=$(val "$bl" e2e_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8")
+      k44=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=4/4")
+      k84=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/4")
+      extra=""
+      if [ "$np" = 8 ] && { [ "$T" = 64 ] || [ "$T" = 256 ]; }; then
+        tg=$(val "$tl" gcps "pairs=8 " "T=$T ")
+        if [ -n "$tg" ] && [ -n "$k" ]; then
+          extra=$(awk -v a="$k" -v b="$tg" 'BEGIN{ if (b > 0) printf "; PyTorch %.4g Gcells/s, ratio %.0fx", b, a / b }')
+        fi
+      fi
+      echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel ${k:-?} Gcells/s per-cell gaps (Wmax 8/4: ${k84:-?}, 4/4: ${k44:-?}), ${ks:-?} scalar gaps; end-to-end with copies ${e:-?}$extra | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
+    done
+  done
+  echo "| bench_sw_torch_gpu.py: PyTorch anti-diagonal autograd baseline (with --check vs a naive float64 loop) | $card | $(result "$rc_torch") |"
+fi
 rm -rf "$obj"
+# 1 when something failed, 77 when every test skipped (no GPU), else 0
+rc=77
+for r in "$rc_test_cuda" "$rc_test_sw_cuda"; do
+  case "$r" in 0) [ "$rc" = 77 ] && rc=0 ;; 77) ;; *) rc=1 ;; esac
+done
+case "$rc_bench" in -|0|77) ;; *) rc=1 ;; esac
 exit "$rc"

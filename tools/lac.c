@@ -3,6 +3,7 @@
  *   lac model init --arch PRESET [--seed S] [options] -o MODEL
  *   lac info MODEL
  *   lac embed MODEL (--synthetic N | FRAMES.safetensors) -o EMB.safetensors
+ *   lac align A.safetensors B.safetensors [options]
  *   lac --help | lac help COMMAND | lac --version
  *
  * Video decoding arrives with the GStreamer-based commands; until then `embed` reads
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lac/align.h"
 #include "lac/lac.h"
 #include "lac/safetensors.h"
 
@@ -29,6 +31,7 @@ static void usage_main(FILE *f) {
           "  model init   write a seeded, randomly initialised model file\n"
           "  info         print a model's architecture, parameter count and metadata\n"
           "  embed        embed a clip as one sequence and write an embeddings file\n"
+          "  align        locally align two embeddings files (hard path, soft matches)\n"
           "  help CMD     help on one command\n"
           "\n"
           "options for every command: --threads N (0 = all cores), --verbose\n"
@@ -61,6 +64,22 @@ static void usage_embed(FILE *f) {
           "Embeds the whole clip as one sequence (as evaluation does).  FRAMES.safetensors\n"
           "holds a U8 tensor \"frames\" [T][H][W][3] (RGB) at the model's input size;\n"
           "--synthetic N renders N frames of a moving test pattern instead.\n");
+}
+
+static void usage_align(FILE *f) {
+  fprintf(f,
+          "usage: lac align A.safetensors B.safetensors [--similarity inv-sqdist|neg-sqdist|cosine]\n"
+          "                 [--eps E] [--offset O] [--go G] [--ge E] [--soft-tau T]\n"
+          "                 [--soft-out P.safetensors] [--path]\n"
+          "\n"
+          "Aligns two embeddings files with Smith-Waterman and affine gaps on the similarity\n"
+          "matrix S = sim(a_i, b_j) - O.  Prints the best local alignment (tau = 0): score,\n"
+          "matched ranges, and with --path every step.  --soft-out writes the soft match\n"
+          "probabilities dV/dS at temperature T (default 0.8) as \"match_prob\" [n][m], with\n"
+          "\"similarity\".  Defaults: inv-sqdist, eps 1e-6, offset 0, go 1, ge 1 (the LAC\n"
+          "loss's); with a similarity that is positive everywhere the best local alignment\n"
+          "spans nearly everything: give an offset (e.g. the median similarity) to see local\n"
+          "structure.\n");
 }
 
 typedef struct {
@@ -393,6 +412,157 @@ fail:
   return rc;
 }
 
+static int parse_float(const char *opt, const char *v, float *out) {
+  char *end;
+  errno = 0;
+  double x = v ? strtod(v, &end) : 0;
+  if (!v || errno || end == v || *end || !isfinite(x)) {
+    fprintf(stderr, "lac: %s needs a number, got '%s'\n", opt, v ? v : "(nothing)");
+    return 2;
+  }
+  *out = (float)x;
+  return 0;
+}
+
+static int cmd_align(int argc, char **argv, common_opts *co) {
+  const char *pa = NULL, *pb = NULL, *soft_out = NULL, *simname = "inv-sqdist";
+  float eps = 1e-6f, offset = 0, go = 1, ge = 1, soft_tau = 0.8f;
+  int show_path = 0, rc = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (common_opt(argc, argv, &i, co, &rc)) {
+      if (rc) return rc;
+    } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage_align(stdout);
+      return 0;
+    } else if (!strcmp(a, "--similarity")) {
+      simname = val, i++;
+    } else if (!strcmp(a, "--soft-out")) {
+      soft_out = val, i++;
+    } else if (!strcmp(a, "--path")) {
+      show_path = 1;
+    } else if (!strcmp(a, "--eps") || !strcmp(a, "--offset") || !strcmp(a, "--go") ||
+               !strcmp(a, "--ge") || !strcmp(a, "--soft-tau")) {
+      float *dst = !strcmp(a, "--eps") ? &eps : !strcmp(a, "--offset") ? &offset
+                 : !strcmp(a, "--go") ? &go : !strcmp(a, "--ge") ? &ge : &soft_tau;
+      if ((rc = parse_float(a, val, dst))) return rc;
+      i++;
+    } else if (a[0] == '-') {
+      fprintf(stderr, "lac align: unknown option '%s'\n", a);
+      usage_align(stderr);
+      return 2;
+    } else if (!pa) {
+      pa = a;
+    } else if (!pb) {
+      pb = a;
+    } else {
+      fprintf(stderr, "lac align: unexpected argument '%s'\n", a);
+      return 2;
+    }
+  }
+  if (!pa || !pb) {
+    fprintf(stderr, "lac align: give two embeddings files\n");
+    usage_align(stderr);
+    return 2;
+  }
+  lac_similarity kind;
+  if (!strcmp(simname, "inv-sqdist")) kind = LAC_SIM_INV_SQDIST;
+  else if (!strcmp(simname, "neg-sqdist")) kind = LAC_SIM_NEG_SQDIST;
+  else if (!strcmp(simname, "cosine")) kind = LAC_SIM_COSINE;
+  else {
+    fprintf(stderr, "lac align: --similarity takes inv-sqdist, neg-sqdist or cosine, got '%s'\n", simname);
+    return 2;
+  }
+  if (!(soft_tau > 0)) {
+    fprintf(stderr, "lac align: --soft-tau must be > 0\n");
+    return 2;
+  }
+  lac_error err;
+  lac_embeddings *ea = NULL, *eb = NULL;
+  lac_aligner *al = NULL;
+  float *S = NULL, *P = NULL;
+  lac_sw_step *steps = NULL;
+  rc = 1;
+  if (lac_embeddings_read(pa, &ea, &err) != LAC_OK || lac_embeddings_read(pb, &eb, &err) != LAC_OK)
+    goto done;
+  if (ea->dim != eb->dim) {
+    lac_error_set(&err, LAC_ERR_MODEL_MISMATCH, "%s has %lld-d embeddings but %s has %lld-d: embed both with the same model",
+                  pa, (long long)ea->dim, pb, (long long)eb->dim);
+    goto done;
+  }
+  if (ea->model_id[0] && eb->model_id[0] && strcmp(ea->model_id, eb->model_id) != 0)
+    fprintf(stderr, "lac align: warning: the files come from different models (%s, %s)\n", ea->model_id, eb->model_id);
+  if (ea->n < 1 || eb->n < 1) {
+    lac_error_set(&err, LAC_ERR_INVALID_ARG, "%s is empty: nothing to align", ea->n < 1 ? pa : pb);
+    goto done;
+  }
+  const int n = (int)ea->n, m = (int)eb->n, d = (int)ea->dim;
+  S = malloc(sizeof(float) * n * m);
+  P = malloc(sizeof(float) * n * m);
+  steps = malloc(sizeof(lac_sw_step) * (n + m));
+  if (!S || !P || !steps) {
+    lac_error_set(&err, LAC_ERR_NOMEM, "out of memory for a %d x %d alignment", n, m);
+    goto done;
+  }
+  if (lac_similarity_matrix(kind, eps, n, m, d, ea->data, eb->data, S, &err) != LAC_OK) goto done;
+  for (size_t k = 0; k < (size_t)n * m; k++) S[k] -= offset;
+  lac_aligner_params ap = lac_aligner_default_params();
+  ap.n_threads = co->threads;
+  if (lac_aligner_new(&ap, &al, &err) != LAC_OK) goto done;
+  lac_sw_pair pair = {n, m, S, &go, &ge};
+  lac_sw_options hard = {0.f, 0};
+  float V;
+  int nsteps = 0;
+  if (lac_sw_forward(al, &hard, 1, &pair, &V, NULL, &err) != LAC_OK ||
+      lac_sw_path(al, 0, steps, n + m, &nsteps, &err) != LAC_OK)
+    goto done;
+  int matches = 0;
+  for (int k = 0; k < nsteps; k++) matches += steps[k].state == 'M';
+  printf("%s (%d) vs %s (%d): %s similarity, offset %g, go %g, ge %g\n", pa, n, pb, m, simname,
+         offset, go, ge);
+  printf("best local alignment: score %.6g, %d steps, %d matches\n", V, nsteps, matches);
+  if (nsteps > 0)
+    printf("matched ranges: %s[%d..%d] <-> %s[%d..%d]\n", pa, steps[0].i, steps[nsteps - 1].i, pb,
+           steps[0].j, steps[nsteps - 1].j);
+  if (show_path)
+    for (int k = 0; k < nsteps; k++) printf("  %d %d %c\n", steps[k].i, steps[k].j, steps[k].state);
+  if (soft_out) {
+    lac_sw_options soft = {soft_tau, 0};
+    float Vs, one = 1.f;
+    float *dS[1] = {P};
+    if (lac_sw_forward(al, &soft, 1, &pair, &Vs, NULL, &err) != LAC_OK ||
+        lac_sw_backward(al, &one, NULL, dS, NULL, NULL, &err) != LAC_OK)
+      goto done;
+    lac_st_writer *w;
+    if (lac_st_writer_new(&w, &err) != LAC_OK) goto done;
+    char buf[64];
+    const int64_t shape[2] = {n, m};
+    snprintf(buf, sizeof buf, "%g", soft_tau);
+    lac_status st = lac_st_writer_meta(w, "lac.format", "lac-alignment", &err);
+    if (st == LAC_OK) st = lac_st_writer_meta(w, "lac.tau", buf, &err);
+    if (st == LAC_OK) st = lac_st_writer_add(w, "match_prob", LAC_DTYPE_F32, 2, shape, P, &err);
+    if (st == LAC_OK) st = lac_st_writer_add(w, "similarity", LAC_DTYPE_F32, 2, shape, S, &err);
+    if (st == LAC_OK) st = lac_st_writer_write(w, soft_out, &err);
+    lac_st_writer_free(w);
+    if (st != LAC_OK) goto done;
+    double expected = 0;
+    for (size_t k = 0; k < (size_t)n * m; k++) expected += P[k];
+    printf("soft alignment (tau %g): score %.6g, expected matches %.2f -> %s\n", soft_tau, Vs,
+           expected, soft_out);
+  }
+  rc = 0;
+done:
+  if (rc) fprintf(stderr, "lac align: %s\n", err.message);
+  lac_aligner_free(al);
+  lac_embeddings_free(ea);
+  lac_embeddings_free(eb);
+  free(S);
+  free(P);
+  free(steps);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   common_opts co = {0, 0};
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -409,6 +579,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "model") || !strcmp(c, "init")) usage_init(stdout);
     else if (!strcmp(c, "info")) usage_info(stdout);
     else if (!strcmp(c, "embed")) usage_embed(stdout);
+    else if (!strcmp(c, "align")) usage_align(stdout);
     else usage_main(stdout);
     return 0;
   }
@@ -422,6 +593,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2, &co);
   if (!strcmp(argv[1], "embed")) return cmd_embed(argc - 2, argv + 2, &co);
+  if (!strcmp(argv[1], "align")) return cmd_align(argc - 2, argv + 2, &co);
   fprintf(stderr, "lac: unknown command '%s'\n\n", argv[1]);
   usage_main(stderr);
   return 2;

@@ -86,7 +86,14 @@ lac_status lac_sw_path(const lac_aligner *a, int p, lac_sw_step *steps, int cap,
  *   L_ce    = mean_a CE(logits[a,:], label[a,:]) (soft targets, log_softmax of the logits)
  *   L_local = L_ce + score_weight * (V12 + V21)
  *   L       = mean over pairs of alpha * L_con + beta * L_local
- * Gradients are exact for the forward each option set defines. */
+ * Gradients are exact for the forward each option set defines.
+ * Masks (valid = 0): a pair's masked frames are dropped before anything is computed, so
+ * they neither change L nor get gradient.  With n1, n2 valid frames, T^2 in L_con becomes
+ * n1 * n2, the mean in L_ce runs over the n1 valid rows, the alignments are n1 x n2 and
+ * n2 x n1 with per-cell penalties taken at the frames' positions (go[r1[i]][r2[j]] for
+ * 1->2, go[r2[j]][r1[i]] for 2->1, r = positions of the valid frames), and the matrix
+ * product's shared index runs over the frame positions valid in both views.  Without masks
+ * these are the formulas above.  A view with no valid frame is refused. */
 
 typedef enum {
   LAC_SIM_INV_SQDIST = 0, /* 1 / (|x - y|^2 + sim_eps) (the reference has no epsilon) */
@@ -103,7 +110,7 @@ typedef struct {
   float label_var;      /* variance of the Gaussian labels, frame-index units (10) */
   float temperature;    /* contrastive softmax temperature (0.8 reference, 0.1 CARL) */
   float log_eps;        /* added inside log p of the KL (1e-6 reference; 0 = exact) */
-  float sw_tau;         /* alignment smoothing temperature (0.8) */
+  float sw_tau;         /* alignment smoothing temperature (0.8; 0: hard, best-path gradient) */
   lac_similarity similarity;
   float sim_eps;        /* documented epsilon of the similarity (1e-6) */
   lac_logits_mode logits;
@@ -128,8 +135,10 @@ typedef struct {
 } lac_loss_terms;
 
 /* e1, e2: [B][T][d]; s1, s2: [B][T] frame indices; valid1, valid2: [B][T] (NULL = all);
- * go, ge: [T][T] or 1 value.  Gradients (NULL to skip, overwritten): de1, de2 [B][T][d],
- * dgo, dge like go, ge (summed over pairs and both directions). */
+ * go, ge: [T][T] or 1 value; out: NULL to skip.  NaN/Inf in e1, e2, go, ge: LAC_ERR_NUMERIC.
+ * Gradients (NULL to skip, overwritten): de1, de2 [B][T][d], dgo, dge like go, ge: each is
+ * dL/d(input) of the L above (its 1/B included; penalty gradients summed over pairs and
+ * both directions).  Allocates one workspace per call (freed before it returns). */
 lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int d,
                     const float *e1, const float *e2, const int64_t *s1, const int64_t *s2,
                     const uint8_t *valid1, const uint8_t *valid2, const float *go,

@@ -1,0 +1,279 @@
+/* bench_sw_cuda.c — the CUDA smoothed Smith-Waterman (kernels/sw_affine.cu): forward +
+ * backward cells/s for 8 and 256 pairs of T x T, T = 64 .. 1024 (a benchmark, not a test).
+ *
+ *   bench_sw_cuda [--quick] [--tune]
+ *
+ * kernel: the two launches (lac_cuda_sw_forward + lac_cuda_sw_backward, gM given, dS and
+ *   per-cell or scalar dgo/dge written) timed with cudaEvents on device-resident buffers,
+ *   median of reps after a warm-up;
+ * e2e: lac_cuda_sw on host arrays (validation, packing, cudaMalloc, copies both ways, both
+ *   kernels, unpacking), wall clock, median of reps; per-cell penalties.
+ * cells/s = pairs * T * T / (forward + backward time).  --tune adds the strip-width variants
+ * (lac_cuda_sw_tune 4/8) of the kernel time; --quick: fewer reps.  Lines starting "BENCH"
+ * are for tools/gpu-check.sh.  Exits 77 without a GPU.
+ */
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels.h"
+#include "lac_internal.h"
+
+#define MAXT 1024
+#define MAXP 256
+#define PATTERN (1u << 20) /* floats of random pattern copied over the device buffers */
+
+static uint64_t rng_s = 12345;
+static float frand(float lo, float hi) {
+  uint64_t z = (rng_s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return lo + (hi - lo) * (float)((double)(z >> 11) * (1.0 / 9007199254740992.0));
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_d);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+#define CK(call)                                                                    \
+  do {                                                                              \
+    cudaError_t e_ = (cudaError_t)(call);                                           \
+    if (e_ != cudaSuccess) {                                                        \
+      fprintf(stderr, "bench_sw_cuda: %s: %s\n", #call, cudaGetErrorString(e_));    \
+      exit(1);                                                                      \
+    }                                                                               \
+  } while (0)
+
+typedef struct {
+  float *S, *go, *ge, *M, *X, *Y, *gM, *dS, *dgo, *dge, *work, *V, *vstat, *gV, *sgo, *sge;
+  float *sdgo, *sdge; /* scalar-mode outputs */
+  lac_cuda_sw_dims *dims;
+} dbuf;
+
+static void fill_device(float *d, size_t n, const float *pat) {
+  for (size_t at = 0; at < n; at += PATTERN) {
+    const size_t k = n - at < PATTERN ? n - at : PATTERN;
+    CK(cudaMemcpy(d + at, pat, k * sizeof(float), cudaMemcpyHostToDevice));
+  }
+}
+
+/* kernel time (ms) of one forward + backward, median over reps; fwd/bwd medians too */
+static void time_kernels(const dbuf *B, int np, int T, int per_cell, int reps, double *fwd_ms,
+                         double *bwd_ms, double *tot_ms) {
+  lac_cuda_sw_dims dims[MAXP];
+  for (int p = 0; p < np; p++) {
+    dims[p].off = (long long)p * T * T;
+    dims[p].woff = (long long)p * 10 * T;
+    dims[p].n = dims[p].m = T;
+    dims[p].ld = T;
+    dims[p].reserved = 0;
+  }
+  CK(cudaMemcpy(B->dims, dims, sizeof(lac_cuda_sw_dims) * np, cudaMemcpyHostToDevice));
+  const float tau = 0.8f;
+  const float *go = per_cell ? B->go : B->sgo, *ge = per_cell ? B->ge : B->sge;
+  float *dgo = per_cell ? B->dgo : B->sdgo, *dge = per_cell ? B->dge : B->sdge;
+  cudaEvent_t e0, e1, e2;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  CK(cudaEventCreate(&e2));
+  double f[64], b[64], t[64];
+  for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
+    CK(cudaEventRecord(e0, 0));
+    CK(lac_cuda_sw_forward(np, B->dims, tau, per_cell, B->S, go, ge, B->M, B->X, B->Y, B->V,
+                           B->vstat, NULL));
+    CK(cudaEventRecord(e1, 0));
+    CK(lac_cuda_sw_backward(np, B->dims, tau, per_cell, go, ge, B->M, B->X, B->Y, B->vstat, B->gV,
+                            B->gM, B->dS, dgo, dge, B->work, NULL));
+    CK(cudaEventRecord(e2, 0));
+    CK(cudaEventSynchronize(e2));
+    float a, c;
+    CK(cudaEventElapsedTime(&a, e0, e1));
+    CK(cudaEventElapsedTime(&c, e1, e2));
+    if (r >= 0) {
+      f[r] = a;
+      b[r] = c;
+      t[r] = (double)a + c;
+    }
+  }
+  *fwd_ms = median(f, reps);
+  *bwd_ms = median(b, reps);
+  *tot_ms = median(t, reps);
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  cudaEventDestroy(e2);
+  /* sanity: V finite */
+  float V[MAXP];
+  CK(cudaMemcpy(V, B->V, sizeof(float) * np, cudaMemcpyDeviceToHost));
+  for (int p = 0; p < np; p++)
+    if (!isfinite(V[p])) {
+      fprintf(stderr, "bench_sw_cuda: V[%d] = %g is not finite (T = %d)\n", p, (double)V[p], T);
+      exit(1);
+    }
+}
+
+/* end to end through lac_cuda_sw (per-cell penalties), ms, median over reps */
+static double time_e2e(lac_backend *gpu, int np, int T, int reps, float *hS, float *hgo,
+                       float *hge, float *hgM, float *hM, float *hdS, float *hdgo, float *hdge) {
+  lac_sw_pair pairs[MAXP];
+  float gV[MAXP], V[MAXP];
+  float *M[MAXP], *dS[MAXP], *dgo[MAXP], *dge[MAXP];
+  const float *gM[MAXP];
+  const size_t c = (size_t)T * T;
+  for (int p = 0; p < np; p++) {
+    pairs[p] = (lac_sw_pair){T, T, hS + p * c, hgo + p * c, hge + p * c};
+    gM[p] = hgM + p * c;
+    M[p] = hM + p * c;
+    dS[p] = hdS + p * c;
+    dgo[p] = hdgo + p * c;
+    dge[p] = hdge + p * c;
+    gV[p] = 1.0f;
+  }
+  lac_sw_options o = {0.8f, 1};
+  lac_error err;
+  double t[64];
+  for (int r = -1; r < reps; r++) {
+    const double t0 = now();
+    if (lac_cuda_sw(gpu, &o, np, pairs, V, M, gV, gM, dS, dgo, dge, &err) != LAC_OK) {
+      fprintf(stderr, "bench_sw_cuda: lac_cuda_sw: %s\n", err.message);
+      exit(1);
+    }
+    if (r >= 0) t[r] = (now() - t0) * 1e3;
+  }
+  return median(t, reps);
+}
+
+int main(int argc, char **argv) {
+  int quick = 0, tune = 0;
+  for (int a = 1; a < argc; a++) {
+    if (!strcmp(argv[a], "--quick")) quick = 1;
+    else if (!strcmp(argv[a], "--tune")) tune = 1;
+    else {
+      fprintf(stderr, "usage: bench_sw_cuda [--quick] [--tune]\n");
+      return 2;
+    }
+  }
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    printf("bench_sw_cuda: no CUDA device, skipped\n");
+    return 77;
+  }
+  struct cudaDeviceProp prop;
+  CK(cudaGetDeviceProperties(&prop, 0));
+  lac_error err;
+  lac_backend_params bp = lac_backend_default_params();
+  bp.kind = LAC_BACKEND_CUDA;
+  lac_backend *gpu = NULL;
+  if (lac_backend_new(&bp, &gpu, &err) != LAC_OK) {
+    fprintf(stderr, "bench_sw_cuda: %s\n", err.message);
+    return 1;
+  }
+  const size_t cells = (size_t)MAXP * MAXT * MAXT;
+  dbuf B;
+  float **slots[] = {&B.S, &B.go, &B.ge, &B.M, &B.X, &B.Y, &B.gM, &B.dS, &B.dgo, &B.dge};
+  for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++)
+    CK(cudaMalloc((void **)slots[k], cells * sizeof(float)));
+  CK(cudaMalloc((void **)&B.work, (size_t)MAXP * 10 * MAXT * sizeof(float)));
+  float **small[] = {&B.V, &B.vstat, &B.gV, &B.sgo, &B.sge, &B.sdgo, &B.sdge};
+  for (size_t k = 0; k < sizeof small / sizeof small[0]; k++)
+    CK(cudaMalloc((void **)small[k], 2 * MAXP * sizeof(float)));
+  CK(cudaMalloc((void **)&B.dims, MAXP * sizeof(lac_cuda_sw_dims)));
+  float *pat = malloc(PATTERN * sizeof(float));
+  for (int which = 0; which < 4; which++) {
+    const float lo[4] = {-1.0f, 0.4f, 0.02f, -1.0f}, hi[4] = {1.1f, 1.6f, 0.4f, 1.0f};
+    float *dst[4] = {B.S, B.go, B.ge, B.gM};
+    for (size_t t = 0; t < PATTERN; t++) pat[t] = frand(lo[which], hi[which]);
+    fill_device(dst[which], cells, pat);
+  }
+  {
+    float h[2 * MAXP];
+    for (int p = 0; p < 2 * MAXP; p++) h[p] = frand(0.4f, 1.6f);
+    CK(cudaMemcpy(B.sgo, h, sizeof h, cudaMemcpyHostToDevice));
+    for (int p = 0; p < 2 * MAXP; p++) h[p] = frand(0.02f, 0.4f);
+    CK(cudaMemcpy(B.sge, h, sizeof h, cudaMemcpyHostToDevice));
+    for (int p = 0; p < 2 * MAXP; p++) h[p] = frand(-1.0f, 1.0f);
+    CK(cudaMemcpy(B.gV, h, sizeof h, cudaMemcpyHostToDevice));
+  }
+  /* host arrays for the end-to-end runs (the largest batch is 256 x 1024 x 1024) */
+  float *hbuf[8];
+  for (int k = 0; k < 8; k++) {
+    hbuf[k] = malloc(cells * sizeof(float));
+    if (!hbuf[k]) {
+      fprintf(stderr, "bench_sw_cuda: out of host memory\n");
+      return 1;
+    }
+  }
+  for (size_t t = 0; t < cells; t++) {
+    const float v = pat[t % PATTERN];
+    hbuf[0][t] = v;                   /* S */
+    hbuf[1][t] = 1.0f + 0.5f * v;     /* go */
+    hbuf[2][t] = 0.2f + 0.1f * v;     /* ge */
+    hbuf[3][t] = v;                   /* gM */
+  }
+
+  printf("bench_sw_cuda: %s (sm_%d%d, %d SMs), tau 0.8, gM given; kernel = fwd + bwd launches "
+         "(cudaEvents, median), e2e = lac_cuda_sw with host copies (per-cell gaps)\n",
+         prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+  printf("%5s %5s %-9s %5s %10s %10s %14s %12s\n", "pairs", "T", "gaps", "Wmax", "fwd ms",
+         "bwd ms", "kernel Gc/s", "e2e Gc/s");
+  const int Ts[5] = {64, 128, 256, 512, 1024}, nps[2] = {8, 256};
+  for (int a = 0; a < 2; a++)
+    for (int t = 0; t < 5; t++) {
+      const int np = nps[a], T = Ts[t];
+      const double gcells = (double)np * T * T * 1e-9;
+      for (int per_cell = 1; per_cell >= 0; per_cell--) {
+        const int nvar = tune && per_cell ? 3 : 1;
+        for (int v = 0; v < nvar; v++) {
+          const int fw = v == 2 ? 4 : 8, bw = v >= 1 ? 4 : 8;
+          lac_cuda_sw_tune(fw, bw);
+          /* reps: enough for ~0.3 s of kernels, 3..25 */
+          double f, b, tot;
+          time_kernels(&B, np, T, per_cell, 3, &f, &b, &tot);
+          int reps = (int)(300.0 / (tot + 1e-3));
+          reps = reps < 3 ? 3 : reps > 25 ? 25 : reps;
+          if (quick) reps = 3;
+          time_kernels(&B, np, T, per_cell, reps, &f, &b, &tot);
+          double e2e = NAN;
+          if (per_cell && v == 0) {
+            const int er = quick || gcells > 0.05 ? 3 : 7;
+            e2e = time_e2e(gpu, np, T, er, hbuf[0], hbuf[1], hbuf[2], hbuf[3], hbuf[4], hbuf[5],
+                           hbuf[6], hbuf[7]);
+          }
+          char wm[8];
+          snprintf(wm, sizeof wm, "%d/%d", fw, bw);
+          printf("%5d %5d %-9s %5s %10.3f %10.3f %14.2f %12.3f\n", np, T,
+                 per_cell ? "per-cell" : "scalar", wm, f, b, gcells / (tot * 1e-3),
+                 gcells / (e2e * 1e-3));
+          printf("BENCH pairs=%d T=%d gaps=%s wmax=%s fwd_ms=%.4f bwd_ms=%.4f kernel_gcps=%.3f "
+                 "e2e_gcps=%.4f\n",
+                 np, T, per_cell ? "cell" : "scalar", wm, f, b, gcells / (tot * 1e-3),
+                 gcells / (e2e * 1e-3));
+          fflush(stdout);
+        }
+      }
+    }
+  lac_cuda_sw_tune(8, 8);
+  for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
+  for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
+  cudaFree(B.work);
+  cudaFree(B.dims);
+  for (int k = 0; k < 8; k++) free(hbuf[k]);
+  free(pat);
+  lac_backend_free(gpu);
+  return 0;
+}

@@ -1,0 +1,840 @@
+/* sw_affine.cu — the smoothed Smith-Waterman alignment with affine gaps on the GPU: forward
+ * (M, X, Y tables and V) and exact backward (dS, dgo, dge) for many pairs of different
+ * lengths (1..1024 each) in one launch.  Semantics and gradient formulas: include/lac/align.h,
+ * docs SW_AFFINE.md §1-2; the oracle is lib/align/sw_ref.c.  Layout of the packed buffers:
+ * kernels.h (lac_cuda_sw_dims).
+ *
+ * Design.  One warp (one 32-thread block) per pair.  The pair's columns are cut into bands of
+ * 32*W columns, W = 1, 2, 4 or 8 chosen per pair from m (the smallest W with 32*W >= m, else
+ * the largest allowed, 8 or 4 (lac_cuda_sw_tune), with several bands); bands run one after
+ * the other, so no pair is padded beyond its own lengths.  In a band, lane l owns
+ * the strip of W columns [band + l*W, band + l*W + W) and sweeps the rows: the forward runs
+ * lane l on row s - l at step s (a wavefront along the anti-diagonal of the strips), computes
+ * its W cells left to right and passes its last column's M, X, Y of the row to lane l+1 with
+ * one __shfl_up_sync each (lane 0 of a later band reads them from the M, X, Y tables the
+ * earlier band wrote).  The backward runs the mirror image: rows bottom-up, lanes right to
+ * left, cells of a strip right to left; it recomputes every weight from the stored M, X, Y
+ * with the forward's instruction sequence (never the ratio trick), keeps the adjoints that
+ * row i+1 pushes into row i in registers (per column: E_M, E_X, E_Y parts), and passes the
+ * left push (2 values) and the diagonal push (3 values) of its strip's first cell to lane
+ * l-1 with __shfl_down_sync (lane 31 of an earlier band gets them from a per-pair scratch
+ * that lane 0 of the later band wrote).  No block barriers; __syncwarp between bands.
+ * Global loads of the next row are issued one step ahead (software prefetch).
+ *
+ * Numerics: smax_t(v) = mx + t ln2 log2(sum_k 2^((v_k - mx) log2e / t)) with the ex2 / lg2 /
+ * rcp approximations of the SFU (ftz; relative error ~2^-22); the two-term smax of X is
+ * written as mx + t ln2 log2(1 + 2^(-|a - b| log2e / t)).  V = mx + t ln(sum exp((M - mx)/t))
+ * is summed on line during the wavefront: each lane keeps a reference max (moved, with the
+ * lane's double sum rescaled by an exact double exp2, only when its M passes it by 32 t)
+ * and adds its row's terms in double; the lanes' sums are rescaled to the pair's max mx and
+ * reduced in double.  No second pass over M.  The backward's weight of M[i,j] in V is
+ * 2^((M - mx) log2e / t) / sum (vstat).  Scalar penalty gradients are summed in double.  The sentinel -1e30 stands for -inf as in the
+ * reference; |S|, |go|, |ge| must stay below 1e20 so that -1e30 - pen rounds to -1e30.
+ *
+ * The same per-lane step functions (__host__ __device__) also run on the CPU in
+ * lac_cuda_sw_emulate_*: 32 emulated lanes in lock step, the shuffles replaced by array
+ * copies and exp2f / log2f / 1/x in place of the SFU.  The tests run that emulation against
+ * the double reference where there is no GPU, so the indexing, masking, band and scratch
+ * logic is proven on the CPU; the GPU run proves the intrinsics and the warp mechanics.
+ */
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "kernels.h"
+
+#define SW_NEG (-1e30f)
+#define SW_FULL 0xffffffffu
+#define SW_HD __host__ __device__ __forceinline__
+#ifdef __CUDA_ARCH__
+#define SW_UNROLL _Pragma("unroll")
+#else
+#define SW_UNROLL /* the host compiler's own choice */
+#endif
+/* The largest strip width of each direction: 8 (default) or 4, lac_cuda_sw_tune.  Registers
+ * (nvcc 13.0 -Xptxas -v, sm_90, scalar / per-cell gaps): forward 80 / 128 at 8, 64 / 80 at
+ * 4; backward 168 / 255 at 8, 128 / 128 at 4; no spills, no stack. */
+static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
+
+namespace {
+
+/* ---------------------------------------------------------------- math */
+
+SW_HD float sw_ex2(float x) {
+#ifdef __CUDA_ARCH__
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+#else
+  return exp2f(x);
+#endif
+}
+
+SW_HD float sw_lg2(float x) {
+#ifdef __CUDA_ARCH__
+  float y;
+  asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+#else
+  return log2f(x);
+#endif
+}
+
+SW_HD float sw_rcp(float x) {
+#ifdef __CUDA_ARCH__
+  float y;
+  asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+#else
+  return 1.0f / x;
+#endif
+}
+
+/* Smooth maxima: the value (forward) and the softmax weights (backward) share the same
+ * operations up to the sum, so the backward's weights are those the forward's value used.
+ * inv = log2(e) / tau, tl2 = tau * ln(2).  An all-sentinel max gives weights 0. */
+SW_HD float smax2(float a, float b, float inv, float tl2) {
+  const float mx = fmaxf(a, b);
+  const float e = sw_ex2(-fabsf(a - b) * inv);
+  return fmaf(tl2, sw_lg2(1.0f + e), mx);
+}
+SW_HD void smax2_w(float a, float b, float inv, float &wa, float &wb) {
+  const float mx = fmaxf(a, b);
+  const float e = sw_ex2(-fabsf(a - b) * inv);
+  const float r = mx <= SW_NEG ? 0.0f : sw_rcp(1.0f + e);
+  const float er = e * r;
+  const bool ga = a >= b;
+  wa = ga ? r : er;
+  wb = ga ? er : r;
+}
+
+SW_HD float smax3(float a, float b, float c, float inv, float tl2) {
+  const float mx = fmaxf(fmaxf(a, b), c);
+  const float s = (sw_ex2((a - mx) * inv) + sw_ex2((b - mx) * inv)) + sw_ex2((c - mx) * inv);
+  return fmaf(tl2, sw_lg2(s), mx);
+}
+SW_HD void smax3_w(float a, float b, float c, float inv, float &wa, float &wb, float &wc) {
+  const float mx = fmaxf(fmaxf(a, b), c);
+  const float ea = sw_ex2((a - mx) * inv), eb = sw_ex2((b - mx) * inv),
+              ec = sw_ex2((c - mx) * inv);
+  const float s = (ea + eb) + ec;
+  const float r = mx <= SW_NEG ? 0.0f : sw_rcp(s);
+  wa = ea * r;
+  wb = eb * r;
+  wc = ec * r;
+}
+
+/* smax(0, b, c, d): the match state's start term is the constant 0 (mx >= 0 > sentinel) */
+SW_HD float smax4z(float b, float c, float d, float inv, float tl2) {
+  const float mx = fmaxf(fmaxf(0.0f, b), fmaxf(c, d));
+  const float s = (sw_ex2((0.0f - mx) * inv) + sw_ex2((b - mx) * inv)) +
+                  (sw_ex2((c - mx) * inv) + sw_ex2((d - mx) * inv));
+  return fmaf(tl2, sw_lg2(s), mx);
+}
+SW_HD void smax4z_w(float b, float c, float d, float inv, float &wb, float &wc, float &wd) {
+  const float mx = fmaxf(fmaxf(0.0f, b), fmaxf(c, d));
+  const float eb = sw_ex2((b - mx) * inv), ec = sw_ex2((c - mx) * inv),
+              ed = sw_ex2((d - mx) * inv);
+  const float s = (sw_ex2((0.0f - mx) * inv) + eb) + (ec + ed);
+  const float r = sw_rcp(s);
+  wb = eb * r;
+  wc = ec * r;
+  wd = ed * r;
+}
+
+/* ---------------------------------------------------------------- strips in memory */
+
+/* W consecutive floats at p (aligned to min(W, 4) floats: kernels.h's layout rules) */
+template <int W> SW_HD void ldw(const float *p, float *v) {
+  if constexpr (W >= 4) {
+SW_UNROLL
+    for (int q = 0; q < W / 4; q++) {
+      const float4 t = reinterpret_cast<const float4 *>(p)[q];
+      v[4 * q] = t.x;
+      v[4 * q + 1] = t.y;
+      v[4 * q + 2] = t.z;
+      v[4 * q + 3] = t.w;
+    }
+  } else if constexpr (W == 2) {
+    const float2 t = *reinterpret_cast<const float2 *>(p);
+    v[0] = t.x;
+    v[1] = t.y;
+  } else {
+    v[0] = p[0];
+  }
+}
+template <int W> SW_HD void stw(float *p, const float *v) {
+  if constexpr (W >= 4) {
+SW_UNROLL
+    for (int q = 0; q < W / 4; q++)
+      reinterpret_cast<float4 *>(p)[q] =
+          make_float4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]);
+  } else if constexpr (W == 2) {
+    *reinterpret_cast<float2 *>(p) = make_float2(v[0], v[1]);
+  } else {
+    p[0] = v[0];
+  }
+}
+
+SW_HD int sw_pick_w(int m, int wmax) {
+  int w = m <= 32 ? 1 : m <= 64 ? 2 : m <= 128 ? 4 : 8;
+  return w < wmax ? w : wmax;
+}
+
+/* ---------------------------------------------------------------- one pair's view */
+
+struct Pair {
+  int n, m, ld;
+  float inv, tl2;  /* log2(e) / tau, tau ln 2 */
+  float vthr;      /* 32 tau: the forward's V sum rescales when M passes its max by this */
+  float go, ge;    /* scalar penalties (per_cell = 0) */
+  /* every per-cell pointer below is already offset to the pair's block */
+  const float *S, *goc, *gec, *gM;
+  float *M, *X, *Y;
+  float gV, vmx, vinv; /* backward: gradient of V, max M, 1 / sum exp */
+  float *dS, *dgo, *dge, *work;
+};
+
+/* lanes of band b that own at least one column */
+SW_HD int lanes_used(int m, int b, int W) {
+  const int left = m - b * 32 * W;
+  const int cols = left < 32 * W ? left : 32 * W;
+  return (cols + W - 1) / W;
+}
+
+/* ---------------------------------------------------------------- forward lane
+ *
+ * At step s of band b, lane l computes row i = s - l of its strip, columns
+ * c0 .. c0 + W - 1 with c0 = b*32*W + l*W.  Registers: the strip's previous row (u*), the
+ * left neighbour of the current row (l*: M, X, Y at (i, c0 - 1)) and of the previous row
+ * (d*: at (i - 1, c0 - 1), the diagonal of the strip's first cell), the inputs of the
+ * current row and of the next (prefetched). */
+template <int W, bool PC> struct FwdLane {
+  float uM[W], uX[W], uY[W];
+  float lM, lX, lY, dM, dX, dY;
+  float cS[W], cG[W], cE[W], nS[W], nG[W], nE[W];
+  float bM, bX, bY; /* lane 0 of a band > 0: (i + 1, c0 - 1) from the tables, prefetched */
+  float vmx;        /* V: this lane's reference max (within vthr of its in-range M's max) */
+  double vsum;      /* sum of 2^((M - vmx) inv) over this lane's in-range cells */
+
+  SW_HD void begin_pair() {
+    vmx = SW_NEG;
+    vsum = 0.0;
+  }
+
+  SW_HD void load_in(const Pair &P, size_t row, float *s, float *g, float *e) {
+    ldw<W>(P.S + row, s);
+    if (PC) {
+      ldw<W>(P.goc + row, g);
+      ldw<W>(P.gec + row, e);
+    }
+  }
+
+  SW_HD void begin_band(const Pair &P, int b, int lane) {
+SW_UNROLL
+    for (int k = 0; k < W; k++) uM[k] = uX[k] = uY[k] = SW_NEG;
+    lM = lX = lY = dM = dX = dY = SW_NEG;
+    bM = bX = bY = SW_NEG;
+    const int c0 = b * 32 * W + lane * W;
+    if (lane == 0 && b > 0) { /* row 0's left neighbour */
+      bM = P.M[c0 - 1];
+      bX = P.X[c0 - 1];
+      bY = P.Y[c0 - 1];
+    }
+    if (c0 < P.m) load_in(P, (size_t)c0, cS, cG, cE); /* row 0 */
+  }
+
+  /* rM, rX, rY: lane l-1's last column after step s-1, i.e. (i, c0 - 1) */
+  SW_HD void step(const Pair &P, int b, int lane, int s, float rM, float rX, float rY) {
+    const int c0 = b * 32 * W + lane * W, i = s - lane;
+    if (lane == 0) {
+      rM = bM;
+      rX = bX;
+      rY = bY;
+      if (b > 0 && i + 1 < P.n) {
+        const size_t q = (size_t)(i + 1) * P.ld + c0 - 1;
+        bM = P.M[q];
+        bX = P.X[q];
+        bY = P.Y[q];
+      } else {
+        bM = bX = bY = SW_NEG;
+      }
+    }
+    dM = lM;
+    dX = lX;
+    dY = lY;
+    lM = rM;
+    lX = rX;
+    lY = rY;
+    if (i < 0 || i >= P.n || c0 >= P.m) return;
+    const size_t row = (size_t)i * P.ld + c0;
+    if (i + 1 < P.n) load_in(P, row + P.ld, nS, nG, nE);
+    float pm = dM, px = dX, py = dY, am = lM, ax = lX;
+SW_UNROLL
+    for (int k = 0; k < W; k++) {
+      const float g = PC ? cG[k] : P.go, e = PC ? cE[k] : P.ge;
+      const float mm = cS[k] + smax4z(pm, px, py, P.inv, P.tl2);
+      const float xx = smax2(am - g, ax - e, P.inv, P.tl2);
+      const float yy = smax3(uM[k] - g, uX[k] - g, uY[k] - e, P.inv, P.tl2);
+      pm = uM[k];
+      px = uX[k];
+      py = uY[k];
+      uM[k] = mm;
+      uX[k] = xx;
+      uY[k] = yy;
+      am = mm;
+      ax = xx;
+    }
+    /* V, online: exponents relative to a lane max that moves (and rescales the sum, in
+     * double) only when M passes it by 32 tau, so terms stay below 2^47 */
+    float rmax = SW_NEG;
+SW_UNROLL
+    for (int k = 0; k < W; k++)
+      if (c0 + k < P.m) rmax = fmaxf(rmax, uM[k]);
+    if (rmax > vmx + P.vthr) {
+      vsum *= exp2(((double)vmx - (double)rmax) * (double)P.inv);
+      vmx = rmax;
+    }
+    float part = 0.0f;
+SW_UNROLL
+    for (int k = 0; k < W; k++)
+      if (c0 + k < P.m) part += sw_ex2((uM[k] - vmx) * P.inv);
+    vsum += (double)part;
+    stw<W>(P.M + row, uM);
+    stw<W>(P.X + row, uX);
+    stw<W>(P.Y + row, uY);
+SW_UNROLL
+    for (int k = 0; k < W; k++) {
+      cS[k] = nS[k];
+      if (PC) {
+        cG[k] = nG[k];
+        cE[k] = nE[k];
+      }
+    }
+  }
+};
+
+/* ---------------------------------------------------------------- backward lane
+ *
+ * At step s of band b (Lu lanes used), lane l computes row i = n - 1 - s + (Lu - 1 - l),
+ * columns c0 + W - 1 down to c0.  Registers: the tables of rows i (c*), i - 1 (p*) and
+ * i - 2 (q*, prefetched) at columns c0 - 1 .. c0 + W - 1 (index 0 = c0 - 1), the inputs of
+ * rows i and i - 1, and a*[k]: what row i + 1 pushed into cell (i, c0 + k) (diagonal and up
+ * pushes), rewritten during the row with what row i pushes into row i - 1. */
+template <int W, bool PC> struct BwdLane {
+  float cM[W + 1], cX[W + 1], cY[W + 1];
+  float pM[W + 1], pX[W + 1], pY[W + 1];
+  float qM[W + 1], qX[W + 1], qY[W + 1];
+  float aM[W], aX[W], aY[W];
+  float cG[W], cE[W], cQ[W], nG[W], nE[W], nQ[W]; /* go, ge, gM of rows i and i - 1 */
+  float sLM, sLX, sDM, sDX, sDY; /* sent: left and diagonal pushes of cell (i, c0) */
+  float bL[5];                   /* lane Lu-1 of a band before the last: from the scratch */
+  double sgo, sge;               /* scalar penalties: this lane's sums */
+
+  SW_HD void begin_pair() { sgo = sge = 0.0; }
+
+  SW_HD void load_tab(const Pair &P, int i, int c0, float *tM, float *tX, float *tY) {
+    if (i < 0) {
+SW_UNROLL
+      for (int k = 0; k <= W; k++) tM[k] = tX[k] = tY[k] = SW_NEG;
+      return;
+    }
+    const size_t row = (size_t)i * P.ld + c0;
+    if (c0 > 0) {
+      tM[0] = P.M[row - 1];
+      tX[0] = P.X[row - 1];
+      tY[0] = P.Y[row - 1];
+    } else {
+      tM[0] = tX[0] = tY[0] = SW_NEG;
+    }
+    ldw<W>(P.M + row, tM + 1);
+    ldw<W>(P.X + row, tX + 1);
+    ldw<W>(P.Y + row, tY + 1);
+  }
+
+  SW_HD void load_in(const Pair &P, int i, int c0, float *g, float *e, float *q) {
+    const size_t row = (size_t)i * P.ld + c0;
+    if (PC) {
+      ldw<W>(P.goc + row, g);
+      ldw<W>(P.gec + row, e);
+    }
+    if (P.gM) {
+      ldw<W>(P.gM + row, q);
+    } else {
+SW_UNROLL
+      for (int k = 0; k < W; k++) q[k] = 0.0f;
+    }
+  }
+
+  SW_HD void load_scratch(const Pair &P, int b, int nb, int i) {
+    if (b + 1 < nb && i >= 0) {
+      const float *w = P.work + (size_t)((b + 1) & 1) * 5 * P.n + (size_t)5 * i;
+SW_UNROLL
+      for (int t = 0; t < 5; t++) bL[t] = w[t];
+    } else {
+SW_UNROLL
+      for (int t = 0; t < 5; t++) bL[t] = 0.0f;
+    }
+  }
+
+  SW_HD void begin_band(const Pair &P, int b, int nb, int lane, int Lu) {
+SW_UNROLL
+    for (int k = 0; k < W; k++) aM[k] = aX[k] = aY[k] = 0.0f;
+    sLM = sLX = sDM = sDX = sDY = 0.0f;
+    const int c0 = b * 32 * W + lane * W;
+    if (c0 < P.m) { /* the lane's first row is n - 1 */
+      load_tab(P, P.n - 1, c0, cM, cX, cY);
+      load_tab(P, P.n - 2, c0, pM, pX, pY);
+      load_in(P, P.n - 1, c0, cG, cE, cQ);
+    }
+    if (lane == Lu - 1) load_scratch(P, b, nb, P.n - 1);
+  }
+
+  /* r*: lane l+1's pushes of cell (i, c0 + W), sent after step s-1 */
+  SW_HD void step(const Pair &P, int b, int nb, int lane, int Lu, int s, float rLM, float rLX,
+                  float rDM, float rDX, float rDY) {
+    const int c0 = b * 32 * W + lane * W, i = P.n - 1 - s + (Lu - 1 - lane);
+    if (lane == Lu - 1) {
+      rLM = bL[0];
+      rLX = bL[1];
+      rDM = bL[2];
+      rDX = bL[3];
+      rDY = bL[4];
+      load_scratch(P, b, nb, i - 1);
+    }
+    if (i < 0 || i >= P.n || c0 >= P.m) {
+      sLM = sLX = sDM = sDX = sDY = 0.0f;
+      return;
+    }
+    load_tab(P, i - 2, c0, qM, qX, qY); /* prefetch for the next step */
+    if (i >= 1) load_in(P, i - 1, c0, nG, nE, nQ);
+
+    float lpM = rLM, lpX = rLX;            /* left push into (i, j) from (i, j + 1) */
+    float ndM = rDM, ndX = rDX, ndY = rDY; /* diagonal push into (i - 1, j) from (i, j + 1) */
+    float oS[W], oG[W], oE[W];
+    float rowgo = 0.0f, rowge = 0.0f;
+SW_UNROLL
+    for (int k = W - 1; k >= 0; k--) {
+      const bool in = c0 + k < P.m;
+      const float g = PC ? cG[k] : P.go, e = PC ? cE[k] : P.ge;
+      /* adjoints of cell (i, j), j = c0 + k */
+      const float pv = sw_ex2((cM[k + 1] - P.vmx) * P.inv) * P.vinv;
+      float EM = ((P.gV * pv + cQ[k]) + aM[k]) + lpM;
+      float EX = aX[k] + lpX;
+      float EY = aY[k];
+      /* the weights of the cell's three smooth maxima, as the forward computed them */
+      float w4b, w4c, w4d, w2a, w2b, w3a, w3b, w3c;
+      smax4z_w(pM[k], pX[k], pY[k], P.inv, w4b, w4c, w4d);
+      smax2_w(cM[k] - g, cX[k] - e, P.inv, w2a, w2b);
+      smax3_w(pM[k + 1] - g, pX[k + 1] - g, pY[k + 1] - e, P.inv, w3a, w3b, w3c);
+      if (!in) { /* outside the pair: nothing flows (selects, so garbage cannot leak) */
+        EM = EX = EY = 0.0f;
+        w4b = w4c = w4d = w2a = w2b = w3a = w3b = w3c = 0.0f;
+      }
+      oS[k] = EM;
+      const float cgo = -(EX * w2a + EY * (w3a + w3b));
+      const float cge = -(EX * w2b + EY * w3c);
+      oG[k] = cgo;
+      oE[k] = cge;
+      rowgo += cgo;
+      rowge += cge;
+      /* pushes: left into (i, j-1), up into (i-1, j), diagonal into (i-1, j-1) */
+      lpM = EX * w2a;
+      lpX = EX * w2b;
+      aM[k] = EY * w3a + ndM;
+      aX[k] = EY * w3b + ndX;
+      aY[k] = EY * w3c + ndY;
+      ndM = EM * w4b;
+      ndX = EM * w4c;
+      ndY = EM * w4d;
+    }
+    sLM = lpM;
+    sLX = lpX;
+    sDM = ndM;
+    sDX = ndX;
+    sDY = ndY;
+    const size_t row = (size_t)i * P.ld + c0;
+    if (P.dS) stw<W>(P.dS + row, oS);
+    if (PC) {
+      if (P.dgo) stw<W>(P.dgo + row, oG);
+      if (P.dge) stw<W>(P.dge + row, oE);
+    } else {
+      sgo += (double)rowgo;
+      sge += (double)rowge;
+    }
+    if (lane == 0 && b > 0) { /* for lane 31 of band b - 1 */
+      float *w = P.work + (size_t)(b & 1) * 5 * P.n + (size_t)5 * i;
+      w[0] = lpM;
+      w[1] = lpX;
+      w[2] = ndM;
+      w[3] = ndX;
+      w[4] = ndY;
+    }
+    /* rotate: row i - 1 becomes the current row */
+SW_UNROLL
+    for (int k = 0; k <= W; k++) {
+      cM[k] = pM[k];
+      cX[k] = pX[k];
+      cY[k] = pY[k];
+      pM[k] = qM[k];
+      pX[k] = qX[k];
+      pY[k] = qY[k];
+    }
+SW_UNROLL
+    for (int k = 0; k < W; k++) {
+      cQ[k] = nQ[k];
+      if (PC) {
+        cG[k] = nG[k];
+        cE[k] = nE[k];
+      }
+    }
+  }
+};
+
+/* ---------------------------------------------------------------- pair setup */
+
+SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell,
+                     const float *S, const float *go, const float *ge, const float *M,
+                     const float *X, const float *Y) {
+  Pair P;
+  P.n = d.n;
+  P.m = d.m;
+  P.ld = d.ld;
+  P.inv = (float)(1.4426950408889634 / (double)tau);
+  P.tl2 = (float)((double)tau * 0.6931471805599453);
+  P.vthr = 32.0f * tau;
+  const size_t off = (size_t)d.off;
+  P.S = S ? S + off : NULL;
+  if (per_cell) {
+    P.goc = go + off;
+    P.gec = ge + off;
+    P.go = P.ge = 0.0f;
+  } else {
+    P.goc = P.gec = NULL;
+    P.go = go[p];
+    P.ge = ge[p];
+  }
+  P.M = (float *)M + off;
+  P.X = (float *)X + off;
+  P.Y = (float *)Y + off;
+  P.gM = NULL;
+  P.gV = P.vmx = P.vinv = 0.0f;
+  P.dS = P.dgo = P.dge = P.work = NULL;
+  return P;
+}
+
+/* V from the lanes' (vmx, vsum): this lane's sum rescaled to the pair's max mx */
+SW_HD double v_rescaled(float vmx, double vsum, float mx, float inv) {
+  return vsum * exp2(((double)vmx - (double)mx) * (double)inv);
+}
+
+SW_HD void v_finish(float tau, float mx, double sum, float *V, float *vstat, int p) {
+  V[p] = (float)((double)mx + (double)tau * log(sum));
+  vstat[2 * p] = mx;
+  vstat[2 * p + 1] = (float)(1.0 / sum);
+}
+
+/* ---------------------------------------------------------------- device drivers */
+
+template <int W, bool PC>
+__device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx, double *vsum) {
+  FwdLane<W, PC> L;
+  L.begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  for (int b = 0; b < nb; b++) {
+    const int Lu = lanes_used(P.m, b, W);
+    L.begin_band(P, b, lane);
+    float sM = SW_NEG, sX = SW_NEG, sY = SW_NEG;
+    const int steps = P.n + Lu - 1;
+    for (int s = 0; s < steps; s++) {
+      const float rM = __shfl_up_sync(SW_FULL, sM, 1);
+      const float rX = __shfl_up_sync(SW_FULL, sX, 1);
+      const float rY = __shfl_up_sync(SW_FULL, sY, 1);
+      L.step(P, b, lane, s, rM, rX, rY);
+      sM = L.uM[W - 1];
+      sX = L.uX[W - 1];
+      sY = L.uY[W - 1];
+    }
+    __syncwarp(); /* the next band's lane 0 reads this band's last column */
+  }
+  *vmx = L.vmx;
+  *vsum = L.vsum;
+}
+
+template <bool PC, int FW>
+__global__ void __launch_bounds__(32) sw_fwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims,
+                                                     float tau, const float *S, const float *go,
+                                                     const float *ge, float *M, float *X,
+                                                     float *Y, float *V, float *vstat) {
+  const int p = blockIdx.x, lane = threadIdx.x;
+  if (p >= n_pairs) return;
+  const lac_cuda_sw_dims d = dims[p];
+  const Pair P = make_pair(d, tau, p, PC, S, go, ge, M, X, Y);
+  float vmx;
+  double vsum;
+  switch (sw_pick_w(P.m, FW)) {
+    case 1: fwd_pair_dev<1, PC>(P, lane, &vmx, &vsum); break;
+    case 2: fwd_pair_dev<2, PC>(P, lane, &vmx, &vsum); break;
+    case 4: fwd_pair_dev<4, PC>(P, lane, &vmx, &vsum); break;
+    default: fwd_pair_dev<FW, PC>(P, lane, &vmx, &vsum); break;
+  }
+  float mx = vmx;
+SW_UNROLL
+  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(SW_FULL, mx, o));
+  double sum = v_rescaled(vmx, vsum, mx, P.inv);
+SW_UNROLL
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(SW_FULL, sum, o);
+  if (lane == 0) v_finish(tau, mx, sum, V, vstat, p);
+}
+
+template <int W, bool PC>
+__device__ __forceinline__ void bwd_pair_dev(const Pair &P, int lane, double *sgo, double *sge) {
+  BwdLane<W, PC> L;
+  L.begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  for (int b = nb - 1; b >= 0; b--) {
+    const int Lu = lanes_used(P.m, b, W);
+    L.begin_band(P, b, nb, lane, Lu);
+    float sLM = 0.0f, sLX = 0.0f, sDM = 0.0f, sDX = 0.0f, sDY = 0.0f;
+    const int steps = P.n + Lu - 1;
+    for (int s = 0; s < steps; s++) {
+      const float rLM = __shfl_down_sync(SW_FULL, sLM, 1);
+      const float rLX = __shfl_down_sync(SW_FULL, sLX, 1);
+      const float rDM = __shfl_down_sync(SW_FULL, sDM, 1);
+      const float rDX = __shfl_down_sync(SW_FULL, sDX, 1);
+      const float rDY = __shfl_down_sync(SW_FULL, sDY, 1);
+      L.step(P, b, nb, lane, Lu, s, rLM, rLX, rDM, rDX, rDY);
+      sLM = L.sLM;
+      sLX = L.sLX;
+      sDM = L.sDM;
+      sDX = L.sDX;
+      sDY = L.sDY;
+    }
+    __syncwarp(); /* the next band's lane 31 reads this band's scratch */
+  }
+  *sgo = L.sgo;
+  *sge = L.sge;
+}
+
+template <bool PC, int FW>
+__global__ void __launch_bounds__(32)
+    sw_bwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *go,
+                  const float *ge, const float *M, const float *X, const float *Y,
+                  const float *vstat, const float *gV, const float *gM, float *dS, float *dgo,
+                  float *dge, float *work) {
+  const int p = blockIdx.x, lane = threadIdx.x;
+  if (p >= n_pairs) return;
+  const lac_cuda_sw_dims d = dims[p];
+  Pair P = make_pair(d, tau, p, PC, NULL, go, ge, M, X, Y);
+  const size_t off = (size_t)d.off;
+  P.gM = gM ? gM + off : NULL;
+  P.gV = gV ? gV[p] : 0.0f;
+  P.vmx = vstat[2 * p];
+  P.vinv = vstat[2 * p + 1];
+  P.dS = dS ? dS + off : NULL;
+  if (PC) {
+    P.dgo = dgo ? dgo + off : NULL;
+    P.dge = dge ? dge + off : NULL;
+  }
+  P.work = work + d.woff;
+  double sgo = 0.0, sge = 0.0;
+  switch (sw_pick_w(P.m, FW)) {
+    case 1: bwd_pair_dev<1, PC>(P, lane, &sgo, &sge); break;
+    case 2: bwd_pair_dev<2, PC>(P, lane, &sgo, &sge); break;
+    case 4: bwd_pair_dev<4, PC>(P, lane, &sgo, &sge); break;
+    default: bwd_pair_dev<FW, PC>(P, lane, &sgo, &sge); break;
+  }
+  if (!PC) {
+SW_UNROLL
+    for (int o = 16; o > 0; o >>= 1) {
+      sgo += __shfl_xor_sync(SW_FULL, sgo, o);
+      sge += __shfl_xor_sync(SW_FULL, sge, o);
+    }
+    if (lane == 0) {
+      if (dgo) dgo[p] = (float)sgo;
+      if (dge) dge[p] = (float)sge;
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- host emulation */
+
+template <int W, bool PC> void fwd_pair_emu(const Pair &P, float *mxo, double *sumo) {
+  FwdLane<W, PC> *L = new FwdLane<W, PC>[32];
+  for (int l = 0; l < 32; l++) L[l].begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  float sM[32], sX[32], sY[32];
+  for (int b = 0; b < nb; b++) {
+    const int Lu = lanes_used(P.m, b, W);
+    for (int l = 0; l < 32; l++) {
+      L[l].begin_band(P, b, l);
+      sM[l] = sX[l] = sY[l] = SW_NEG;
+    }
+    for (int s = 0; s < P.n + Lu - 1; s++) {
+      for (int l = 0; l < 32; l++) { /* __shfl_up_sync(., 1): lane 0 gets its own value */
+        const int src = l > 0 ? l - 1 : 0;
+        L[l].step(P, b, l, s, sM[src], sX[src], sY[src]);
+      }
+      for (int l = 0; l < 32; l++) {
+        sM[l] = L[l].uM[W - 1];
+        sX[l] = L[l].uX[W - 1];
+        sY[l] = L[l].uY[W - 1];
+      }
+    }
+  }
+  float mx = SW_NEG;
+  for (int l = 0; l < 32; l++) mx = fmaxf(mx, L[l].vmx);
+  double sum = 0.0;
+  for (int l = 0; l < 32; l++) sum += v_rescaled(L[l].vmx, L[l].vsum, mx, P.inv);
+  delete[] L;
+  *mxo = mx;
+  *sumo = sum;
+}
+
+template <int W, bool PC> void bwd_pair_emu(const Pair &P, double *sgo, double *sge) {
+  BwdLane<W, PC> *L = new BwdLane<W, PC>[32];
+  for (int l = 0; l < 32; l++) L[l].begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  float s[5][32], r[5][32];
+  for (int b = nb - 1; b >= 0; b--) {
+    const int Lu = lanes_used(P.m, b, W);
+    for (int l = 0; l < 32; l++) {
+      L[l].begin_band(P, b, nb, l, Lu);
+      for (int t = 0; t < 5; t++) s[t][l] = 0.0f;
+    }
+    for (int st = 0; st < P.n + Lu - 1; st++) {
+      for (int l = 0; l < 32; l++) { /* __shfl_down_sync(., 1): lane 31 gets its own */
+        const int src = l < 31 ? l + 1 : 31;
+        for (int t = 0; t < 5; t++) r[t][l] = s[t][src];
+      }
+      for (int l = 0; l < 32; l++) {
+        L[l].step(P, b, nb, l, Lu, st, r[0][l], r[1][l], r[2][l], r[3][l], r[4][l]);
+        s[0][l] = L[l].sLM;
+        s[1][l] = L[l].sLX;
+        s[2][l] = L[l].sDM;
+        s[3][l] = L[l].sDX;
+        s[4][l] = L[l].sDY;
+      }
+    }
+  }
+  double a = 0.0, c = 0.0;
+  for (int l = 0; l < 32; l++) {
+    a += L[l].sgo;
+    c += L[l].sge;
+  }
+  *sgo = a;
+  *sge = c;
+  delete[] L;
+}
+
+}  // namespace
+
+/* ---------------------------------------------------------------- launchers */
+
+extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
+                                   int per_cell, const float *S, const float *go,
+                                   const float *ge, float *M, float *X, float *Y, float *V,
+                                   float *vstat, void *stream) {
+  if (n_pairs <= 0) return 0;
+  cudaStream_t st = (cudaStream_t)stream;
+#define SW_LAUNCH_F(pc, fw) \
+  sw_fwd_kernel<pc, fw><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, V, vstat)
+  if (per_cell) {
+    if (sw_fwd_wmax == 4) SW_LAUNCH_F(true, 4);
+    else SW_LAUNCH_F(true, 8);
+  } else {
+    if (sw_fwd_wmax == 4) SW_LAUNCH_F(false, 4);
+    else SW_LAUNCH_F(false, 8);
+  }
+#undef SW_LAUNCH_F
+  return (int)cudaGetLastError();
+}
+
+extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
+                                    int per_cell, const float *go, const float *ge,
+                                    const float *M, const float *X, const float *Y,
+                                    const float *vstat, const float *gV, const float *gM,
+                                    float *dS, float *dgo, float *dge, float *work,
+                                    void *stream) {
+  if (n_pairs <= 0) return 0;
+  cudaStream_t st = (cudaStream_t)stream;
+#define SW_LAUNCH_B(pc, fw)                                                                    \
+  sw_bwd_kernel<pc, fw><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y, vstat, gV, \
+                                                gM, dS, dgo, dge, work)
+  if (per_cell) {
+    if (sw_bwd_wmax == 4) SW_LAUNCH_B(true, 4);
+    else SW_LAUNCH_B(true, 8);
+  } else {
+    if (sw_bwd_wmax == 4) SW_LAUNCH_B(false, 4);
+    else SW_LAUNCH_B(false, 8);
+  }
+#undef SW_LAUNCH_B
+  return (int)cudaGetLastError();
+}
+
+extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
+                                           int per_cell, const float *S, const float *go,
+                                           const float *ge, float *M, float *X, float *Y,
+                                           float *V, float *vstat) {
+  for (int p = 0; p < n_pairs; p++) {
+    const Pair P = make_pair(dims[p], tau, p, per_cell, S, go, ge, M, X, Y);
+    float mx;
+    double sum;
+    const int W = sw_pick_w(P.m, sw_fwd_wmax);
+#define SW_EMU_F(w)                                                              \
+  if (per_cell) fwd_pair_emu<w, true>(P, &mx, &sum); else fwd_pair_emu<w, false>(P, &mx, &sum)
+    if (W == 1) { SW_EMU_F(1); }
+    else if (W == 2) { SW_EMU_F(2); }
+    else if (W == 4) { SW_EMU_F(4); }
+    else { SW_EMU_F(8); }
+#undef SW_EMU_F
+    v_finish(tau, mx, sum, V, vstat, p);
+  }
+  return 0;
+}
+
+extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
+                                            int per_cell, const float *go, const float *ge,
+                                            const float *M, const float *X, const float *Y,
+                                            const float *vstat, const float *gV,
+                                            const float *gM, float *dS, float *dgo, float *dge,
+                                            float *work) {
+  for (int p = 0; p < n_pairs; p++) {
+    const lac_cuda_sw_dims d = dims[p];
+    Pair P = make_pair(d, tau, p, per_cell, NULL, go, ge, M, X, Y);
+    const size_t off = (size_t)d.off;
+    P.gM = gM ? gM + off : NULL;
+    P.gV = gV ? gV[p] : 0.0f;
+    P.vmx = vstat[2 * p];
+    P.vinv = vstat[2 * p + 1];
+    P.dS = dS ? dS + off : NULL;
+    if (per_cell) {
+      P.dgo = dgo ? dgo + off : NULL;
+      P.dge = dge ? dge + off : NULL;
+    }
+    P.work = work + d.woff;
+    double sgo = 0.0, sge = 0.0;
+    const int W = sw_pick_w(P.m, sw_bwd_wmax);
+#define SW_EMU_B(w)                                 \
+  if (per_cell) bwd_pair_emu<w, true>(P, &sgo, &sge); \
+  else bwd_pair_emu<w, false>(P, &sgo, &sge)
+    if (W == 1) { SW_EMU_B(1); }
+    else if (W == 2) { SW_EMU_B(2); }
+    else if (W == 4) { SW_EMU_B(4); }
+    else { SW_EMU_B(8); }
+#undef SW_EMU_B
+    if (!per_cell) {
+      if (dgo) dgo[p] = (float)sgo;
+      if (dge) dge[p] = (float)sge;
+    }
+  }
+  return 0;
+}
+
+extern "C" int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax) {
+  if ((fwd_wmax != 4 && fwd_wmax != 8) || (bwd_wmax != 4 && bwd_wmax != 8)) return -1;
+  sw_fwd_wmax = fwd_wmax;
+  sw_bwd_wmax = bwd_wmax;
+  return 0;
+}

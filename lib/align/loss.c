@@ -1,0 +1,584 @@
+/* loss.c — the LAC loss (include/lac/align.h, METHOD.md §3) and its exact gradients:
+ * lac_loss_preset and lac_loss.
+ *
+ * Does, per call:
+ *  1. checks the options and the inputs (NaN/Inf anywhere in e1, e2, go, ge is refused);
+ *  2. per pair, drops the masked frames (valid = 0) of both views: everything below runs on
+ *     the n1 x n2 valid frames, so masked frames neither change the loss nor get gradient;
+ *  3. builds S12 = sim(e1, e2) (lac_similarity_matrix) and S21 = S12^T (every similarity is
+ *     symmetric in its arguments, bit for bit), gathers per-cell penalties at the frames'
+ *     positions, and runs all 2B alignments (pair b: 2b = 1->2, 2b+1 = 2->1) in ONE
+ *     lac_sw_forward call;
+ *  4. per pair: Gaussian labels, the contrastive KL (logits by cblas_sgemm, max-subtracted
+ *     log-softmax in double), A = softmax_row(M12), Bm = softmax_row(M21), the alignment
+ *     logits (matrix product by cblas_sgemm, or element-wise), the soft-target cross-entropy;
+ *     and, when gradients are asked for, the adjoints of all of it back to M12/M21 (unless
+ *     stop_grad_m) and to e1, e2 through the contrastive logits;
+ *  5. one lac_sw_backward call (gV = beta * score_weight / B, gM = the M adjoints) and the
+ *     similarity's backward (direct loops in double) into de1, de2; gap gradients summed
+ *     over pairs and directions.
+ * Gradient semantics: de1, de2, dgo, dge are overwritten with dL/d(input) (not +=).
+ *
+ * Does not: allocate once per aligner (the aligner is opaque and align.h has no slot for a
+ * loss workspace, so each call makes one allocation sized by B, T, d and frees it), thread
+ * its own loops (the alignments thread inside lac_sw_forward/backward, the GEMMs inside
+ * OpenBLAS; the rest is O(B T^2 d) and small), or hold any state between calls.
+ *
+ * Numerics: the label rows are normalised after subtracting their smallest squared index
+ * distance, so no valid row is 0/0 (the reference's float32 exp underflows to a zero row
+ * when a frame is more than ~45 indices from every frame of the other view); every softmax
+ * is max-subtracted; row sums, dot products of adjoints and loss sums are in double.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lac/align.h"
+
+/* ---------------------------------------------------------------- presets */
+
+lac_status lac_loss_preset(const char *name, lac_loss_params *out, lac_error *err) {
+  if (!name || !out)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                         "lac_loss_preset: name and out must be non-NULL");
+  lac_loss_params p;
+  memset(&p, 0, sizeof p);
+  p.label_var = 10.f;
+  p.temperature = 0.8f;
+  p.log_eps = 1e-6f;
+  p.sw_tau = 0.8f;
+  p.similarity = LAC_SIM_INV_SQDIST;
+  p.sim_eps = 1e-6f;
+  p.logits = LAC_LOGITS_MATMUL;
+  p.score_weight = 1.f;
+  p.alpha = 1.f;
+  p.beta = 0.01f;
+  p.per_cell_gaps = 1;
+  p.stop_grad_m = 0;
+  if (strcmp(name, "reference") == 0) {
+    /* as above: the LAC code's forward */
+  } else if (strcmp(name, "paper") == 0) {
+    p.logits = LAC_LOGITS_ELEMENTWISE;
+    p.log_eps = 0.f;
+  } else {
+    return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                         "lac_loss_preset: unknown preset '%s' (known: reference, paper)", name);
+  }
+  *out = p;
+  return LAC_OK;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static lac_status check_params(const lac_loss_params *p, lac_error *err) {
+#define BAD(...) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_loss: " __VA_ARGS__)
+  if (!(p->label_var > 0) || !isfinite(p->label_var))
+    BAD("label_var must be finite and > 0 (got %g)", (double)p->label_var);
+  if (!(p->temperature > 0) || !isfinite(p->temperature))
+    BAD("temperature must be finite and > 0 (got %g)", (double)p->temperature);
+  if (!(p->log_eps >= 0) || !isfinite(p->log_eps))
+    BAD("log_eps must be finite and >= 0 (got %g)", (double)p->log_eps);
+  if (!(p->sw_tau >= 0) || !isfinite(p->sw_tau))
+    BAD("sw_tau must be finite and >= 0 (got %g)", (double)p->sw_tau);
+  if (p->similarity != LAC_SIM_INV_SQDIST && p->similarity != LAC_SIM_NEG_SQDIST &&
+      p->similarity != LAC_SIM_COSINE)
+    BAD("unknown similarity %d (0 inverse squared distance, 1 negative squared distance, 2 cosine)",
+        (int)p->similarity);
+  if (!(p->sim_eps >= 0) || !isfinite(p->sim_eps))
+    BAD("sim_eps must be finite and >= 0 (got %g)", (double)p->sim_eps);
+  if (p->logits != LAC_LOGITS_MATMUL && p->logits != LAC_LOGITS_ELEMENTWISE)
+    BAD("unknown logits mode %d (0 matrix product, 1 element-wise)", (int)p->logits);
+  if (!isfinite(p->score_weight) || !isfinite(p->alpha) || !isfinite(p->beta))
+    BAD("score_weight, alpha and beta must be finite");
+  if (p->per_cell_gaps != 0 && p->per_cell_gaps != 1) BAD("per_cell_gaps must be 0 or 1");
+  if (p->stop_grad_m != 0 && p->stop_grad_m != 1) BAD("stop_grad_m must be 0 or 1");
+#undef BAD
+  return LAC_OK;
+}
+
+/* The first non-finite value of x[0..n-1], or -1. */
+static long first_nonfinite(const float *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return (long)i;
+  return -1;
+}
+
+/* ---------------------------------------------------------------- workspace */
+
+/* A bump allocator over one block: a sizing pass (base NULL) then a carving pass. */
+typedef struct {
+  char *base;
+  size_t off;
+} bump;
+
+static void *take(bump *b, size_t bytes) {
+  size_t o = (b->off + 63) & ~(size_t)63;
+  b->off = o + bytes;
+  return b->base ? b->base + o : NULL;
+}
+
+typedef struct {
+  /* per pair b */
+  int *n1, *n2;     /* [B] valid frames per view */
+  int *r1, *r2;     /* [B][T] positions of the valid frames */
+  float *e1c, *e2c; /* [B][T][d] valid frames, compacted */
+  /* per direction p = 2b + k */
+  lac_sw_pair *pairs;                       /* [2B] */
+  float *V;                                 /* [2B] */
+  float **Mp, **gMp, **dSp, **dgop, **dgep; /* [2B] pointers */
+  float *S, *M, *gM, *dS;                   /* [2B][T*T] */
+  float *gaps;                              /* per-cell: [2B][2][T*T] gathered go, ge */
+  float *dgaps;                             /* [2B][2][T*T] (per-cell) or [2B][2] (scalar) */
+  float *gV;                                /* [2B] */
+  /* scratch reused by each pair */
+  double *lab;      /* [T*T] labels */
+  float *z, *gz;    /* [T*T] contrastive logits and their adjoint */
+  float *A, *Bm;    /* [T*T] softmax of M12 (n1 x n2), of M21 (n2 x n1) */
+  float *Ap, *Bp;   /* [T*T] A, Bm with columns at frame positions (n1 x T, n2 x T) */
+  float *lg, *glg;  /* [T*T] alignment logits and their adjoint */
+  float *dAp, *dBp; /* [T*T] adjoints of Ap, Bp */
+  float *dA, *dBm;  /* [T*T] adjoints of A, Bm */
+  float *g1, *g2;   /* [T][d] contrastive gradients of the compacted views */
+  double *dx, *dy;  /* [T][d] similarity gradients of the compacted views */
+} loss_ws;
+
+static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell) {
+  size_t TT = (size_t)T * T, Td = (size_t)T * d, P = 2 * (size_t)B;
+  w->n1 = take(b, sizeof(int) * B);
+  w->n2 = take(b, sizeof(int) * B);
+  w->r1 = take(b, sizeof(int) * B * T);
+  w->r2 = take(b, sizeof(int) * B * T);
+  w->e1c = take(b, sizeof(float) * B * Td);
+  w->e2c = take(b, sizeof(float) * B * Td);
+  w->pairs = take(b, sizeof(lac_sw_pair) * P);
+  w->V = take(b, sizeof(float) * P);
+  w->gV = take(b, sizeof(float) * P);
+  w->Mp = take(b, sizeof(float *) * P);
+  w->gMp = take(b, sizeof(float *) * P);
+  w->dSp = take(b, sizeof(float *) * P);
+  w->dgop = take(b, sizeof(float *) * P);
+  w->dgep = take(b, sizeof(float *) * P);
+  w->S = take(b, sizeof(float) * P * TT);
+  w->M = take(b, sizeof(float) * P * TT);
+  w->gM = take(b, sizeof(float) * P * TT);
+  w->dS = take(b, sizeof(float) * P * TT);
+  w->gaps = per_cell ? take(b, sizeof(float) * P * 2 * TT) : NULL;
+  w->dgaps = take(b, sizeof(float) * P * 2 * (per_cell ? TT : 1));
+  w->lab = take(b, sizeof(double) * TT);
+  w->z = take(b, sizeof(float) * TT);
+  w->gz = take(b, sizeof(float) * TT);
+  w->A = take(b, sizeof(float) * TT);
+  w->Bm = take(b, sizeof(float) * TT);
+  w->Ap = take(b, sizeof(float) * TT);
+  w->Bp = take(b, sizeof(float) * TT);
+  w->lg = take(b, sizeof(float) * TT);
+  w->glg = take(b, sizeof(float) * TT);
+  w->dAp = take(b, sizeof(float) * TT);
+  w->dBp = take(b, sizeof(float) * TT);
+  w->dA = take(b, sizeof(float) * TT);
+  w->dBm = take(b, sizeof(float) * TT);
+  w->g1 = take(b, sizeof(float) * Td);
+  w->g2 = take(b, sizeof(float) * Td);
+  w->dx = take(b, sizeof(double) * Td);
+  w->dy = take(b, sizeof(double) * Td);
+}
+
+/* ---------------------------------------------------------------- pieces */
+
+/* label[a][c] for n1 x n2 frames: w = exp(-(s1[a] - s2[c])^2 / (2 var)) / rowsum, computed
+ * as exp(-(d2 - min_c d2) / (2 var)) so the row's largest weight is 1 (no 0/0). */
+static void make_labels(int n1, int n2, const int64_t *s1, const int *r1, const int64_t *s2,
+                        const int *r2, double var, double *lab) {
+  for (int a = 0; a < n1; a++) {
+    double *row = lab + (size_t)a * n2, mn = INFINITY, sum = 0;
+    for (int c = 0; c < n2; c++) {
+      double t = (double)s1[r1[a]] - (double)s2[r2[c]];
+      row[c] = t * t;
+      if (row[c] < mn) mn = row[c];
+    }
+    for (int c = 0; c < n2; c++) {
+      row[c] = exp(-(row[c] - mn) / (2.0 * var));
+      sum += row[c];
+    }
+    for (int c = 0; c < n2; c++) row[c] /= sum;
+  }
+}
+
+/* In place: row-wise softmax of x [rows][cols] (max-subtracted, sums in double). */
+static void softmax_rows(int rows, int cols, const float *x, float *y) {
+  for (int a = 0; a < rows; a++) {
+    const float *xr = x + (size_t)a * cols;
+    float *yr = y + (size_t)a * cols;
+    float mx = xr[0];
+    for (int c = 1; c < cols; c++)
+      if (xr[c] > mx) mx = xr[c];
+    double s = 0;
+    for (int c = 0; c < cols; c++) s += exp((double)xr[c] - mx);
+    for (int c = 0; c < cols; c++) yr[c] = (float)(exp((double)xr[c] - mx) / s);
+  }
+}
+
+/* g = dL/dx of y = softmax_row(x), given dy: g = y * (dy - sum_c dy_c y_c) (scaled by 1). */
+static void softmax_rows_backward(int rows, int cols, const float *y, const float *dy, float *g) {
+  for (int a = 0; a < rows; a++) {
+    const float *yr = y + (size_t)a * cols, *dr = dy + (size_t)a * cols;
+    double dot = 0;
+    for (int c = 0; c < cols; c++) dot += (double)dr[c] * yr[c];
+    for (int c = 0; c < cols; c++) g[(size_t)a * cols + c] = (float)(yr[c] * ((double)dr[c] - dot));
+  }
+}
+
+/* Soft-target KL / cross-entropy of one row of logits x[0..n-1] (float) against lab (double
+ * labels): log q_c = log_softmax(x)_c, or log(softmax(x)_c + eps) when eps > 0.
+ *   kl = 1: returns sum_c lab_c (log lab_c - log q_c) (0 log 0 = 0)
+ *   kl = 0: returns -sum_c lab_c log q_c
+ * g (when non-NULL) receives scale * d(result)/dx. */
+static double soft_target_row(int n, const float *x, const double *lab, double eps, int kl,
+                              double scale, float *g) {
+  float mx = x[0];
+  for (int c = 1; c < n; c++)
+    if (x[c] > mx) mx = x[c];
+  double s = 0;
+  for (int c = 0; c < n; c++) s += exp((double)x[c] - mx);
+  double lse = log(s), loss = 0, sum_lab = 0, sum_qp = 0;
+  for (int c = 0; c < n; c++) {
+    double lp = (double)x[c] - mx - lse, lq = lp;
+    if (eps > 0) lq = log(exp(lp) + eps);
+    if (lab[c] > 0) loss += lab[c] * ((kl ? log(lab[c]) : 0.0) - lq);
+    sum_lab += lab[c];
+  }
+  if (!g) return loss;
+  /* d/dx_k of -sum_c lab_c log q_c: with q_c = p_c + eps and r_c = lab_c p_c / (p_c + eps),
+   * -r_k + p_k sum_c r_c (eps = 0: p_k sum lab - lab_k). */
+  if (eps > 0) {
+    for (int c = 0; c < n; c++) {
+      double p = exp((double)x[c] - mx - lse);
+      sum_qp += lab[c] * p / (p + eps);
+    }
+    for (int c = 0; c < n; c++) {
+      double p = exp((double)x[c] - mx - lse);
+      g[c] = (float)(scale * (p * sum_qp - lab[c] * p / (p + eps)));
+    }
+  } else {
+    for (int c = 0; c < n; c++) {
+      double p = exp((double)x[c] - mx - lse);
+      g[c] = (float)(scale * (p * sum_lab - lab[c]));
+    }
+  }
+  return loss;
+}
+
+/* dx [n][d] += d/dx, dy [m][d] += d/dy of sum_ij G[i][j] sim(x_i, y_j) (double, direct). */
+static void similarity_backward(lac_similarity kind, double eps, int n, int m, int d,
+                                const float *x, const float *y, const float *G12, const float *G21,
+                                double *dx, double *dy) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < m; j++) {
+      /* dL/dS12[i][j] + dL/dS21[j][i] */
+      double g = (double)G12[(size_t)i * m + j] + (double)G21[(size_t)j * n + i];
+      if (g == 0) continue;
+      const float *a = x + (size_t)i * d, *b = y + (size_t)j * d;
+      double *da = dx + (size_t)i * d, *db = dy + (size_t)j * d;
+      if (kind == LAC_SIM_COSINE) {
+        double u = 0, aa = 0, bb = 0;
+        for (int k = 0; k < d; k++) {
+          u += (double)a[k] * b[k];
+          aa += (double)a[k] * a[k];
+          bb += (double)b[k] * b[k];
+        }
+        double na = sqrt(aa), nb = sqrt(bb), den = na * nb + eps;
+        /* s = u / den: ds/da = b / den - u nb / den^2 * a / na, and symmetrically */
+        double ca = na > 0 ? u * nb / (den * den * na) : 0,
+               cb = nb > 0 ? u * na / (den * den * nb) : 0;
+        for (int k = 0; k < d; k++) {
+          da[k] += g * ((double)b[k] / den - ca * a[k]);
+          db[k] += g * ((double)a[k] / den - cb * b[k]);
+        }
+      } else {
+        double dd = 0;
+        for (int k = 0; k < d; k++) {
+          double t = (double)a[k] - b[k];
+          dd += t * t;
+        }
+        /* s = 1 / (dd + eps): ds/d(dd) = -s^2; s = -dd: -1; d(dd)/da = 2 (a - b) */
+        double c = kind == LAC_SIM_INV_SQDIST ? -2.0 * g / ((dd + eps) * (dd + eps)) : -2.0 * g;
+        for (int k = 0; k < d; k++) {
+          double t = c * ((double)a[k] - b[k]);
+          da[k] += t;
+          db[k] -= t;
+        }
+      }
+    }
+}
+
+/* ---------------------------------------------------------------- the loss */
+
+lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int d, const float *e1,
+                    const float *e2, const int64_t *s1, const int64_t *s2, const uint8_t *valid1,
+                    const uint8_t *valid2, const float *go, const float *ge, lac_loss_terms *out,
+                    float *de1, float *de2, float *dgo, float *dge, lac_error *err) {
+  if (!a || !p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                         "lac_loss: aligner, params, e1, e2, s1, s2, go and ge must be non-NULL");
+  if (B < 1 || T < 1 || d < 1)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_loss: need B, T, d >= 1 (got %d, %d, %d)",
+                         B, T, d);
+  /* sizes: the workspace is O(B T^2 + B T d) and must stay far from size_t overflow */
+  if ((double)B * T * T * 64.0 + (double)B * T * d * 16.0 > (double)(SIZE_MAX / 4))
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_loss: B = %d, T = %d, d = %d is too large",
+                         B, T, d);
+  lac_status st = check_params(p, err);
+  if (st != LAC_OK) return st;
+  const int pc = p->per_cell_gaps;
+  const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
+  long bad;
+  if ((bad = first_nonfinite(e1, (size_t)B * Td)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC,
+                         "lac_loss: e1 has a non-finite value at pair %ld, frame %ld, dim %ld",
+                         bad / (long)Td, bad % (long)Td / d, bad % d);
+  if ((bad = first_nonfinite(e2, (size_t)B * Td)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC,
+                         "lac_loss: e2 has a non-finite value at pair %ld, frame %ld, dim %ld",
+                         bad / (long)Td, bad % (long)Td / d, bad % d);
+  if ((bad = first_nonfinite(go, ng)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC, "lac_loss: go has a non-finite value at [%ld][%ld]",
+                         pc ? bad / T : 0, pc ? bad % T : 0);
+  if ((bad = first_nonfinite(ge, ng)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC, "lac_loss: ge has a non-finite value at [%ld][%ld]",
+                         pc ? bad / T : 0, pc ? bad % T : 0);
+  for (int b = 0; b < B; b++) {
+    int c1 = 0, c2 = 0;
+    for (int t = 0; t < T; t++) {
+      c1 += !valid1 || valid1[(size_t)b * T + t];
+      c2 += !valid2 || valid2[(size_t)b * T + t];
+    }
+    if (c1 == 0 || c2 == 0)
+      return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                           "lac_loss: pair %d: view %d has no valid frame (every frame masked)", b,
+                           c1 == 0 ? 1 : 2);
+  }
+
+  const int want_e = de1 || de2, want_g = dgo || dge, want = want_e || want_g;
+  bump bp = {NULL, 0};
+  loss_ws w;
+  carve(&bp, &w, B, T, d, pc);
+  void *block = malloc(bp.off + 64);
+  if (!block)
+    return lac_error_set(err, LAC_ERR_NOMEM, "lac_loss: cannot allocate %zu bytes of workspace",
+                         bp.off + 64);
+  bp.base = (char *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
+  bp.off = 0;
+  carve(&bp, &w, B, T, d, pc);
+
+  if (de1) memset(de1, 0, sizeof(float) * B * Td);
+  if (de2) memset(de2, 0, sizeof(float) * B * Td);
+
+  /* ---- gather valid frames, similarities, penalties */
+  for (int b = 0; b < B; b++) {
+    int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T, n1 = 0, n2 = 0;
+    for (int t = 0; t < T; t++) {
+      if (!valid1 || valid1[(size_t)b * T + t]) r1[n1++] = t;
+      if (!valid2 || valid2[(size_t)b * T + t]) r2[n2++] = t;
+    }
+    w.n1[b] = n1;
+    w.n2[b] = n2;
+    float *x = w.e1c + (size_t)b * Td, *y = w.e2c + (size_t)b * Td;
+    for (int i = 0; i < n1; i++)
+      memcpy(x + (size_t)i * d, e1 + (size_t)b * Td + (size_t)r1[i] * d, sizeof(float) * d);
+    for (int j = 0; j < n2; j++)
+      memcpy(y + (size_t)j * d, e2 + (size_t)b * Td + (size_t)r2[j] * d, sizeof(float) * d);
+    float *S12 = w.S + (2 * (size_t)b) * TT, *S21 = w.S + (2 * (size_t)b + 1) * TT;
+    st = lac_similarity_matrix(p->similarity, p->sim_eps, n1, n2, d, x, y, S12, err);
+    if (st != LAC_OK) goto done;
+    for (int i = 0; i < n1; i++)
+      for (int j = 0; j < n2; j++) S21[(size_t)j * n1 + i] = S12[(size_t)i * n2 + j];
+    const float *o12 = go, *x12 = ge, *o21 = go, *x21 = ge;
+    if (pc && !(n1 == T && n2 == T)) {
+      float *g = w.gaps + (2 * (size_t)b) * 2 * TT;
+      float *go12 = g, *ge12 = g + TT, *go21 = g + 2 * TT, *ge21 = g + 3 * TT;
+      for (int i = 0; i < n1; i++)
+        for (int j = 0; j < n2; j++) {
+          go12[(size_t)i * n2 + j] = go[(size_t)r1[i] * T + r2[j]];
+          ge12[(size_t)i * n2 + j] = ge[(size_t)r1[i] * T + r2[j]];
+          go21[(size_t)j * n1 + i] = go[(size_t)r2[j] * T + r1[i]];
+          ge21[(size_t)j * n1 + i] = ge[(size_t)r2[j] * T + r1[i]];
+        }
+      o12 = go12, x12 = ge12, o21 = go21, x21 = ge21;
+    }
+    w.pairs[2 * b] = (lac_sw_pair){n1, n2, S12, o12, x12};
+    w.pairs[2 * b + 1] = (lac_sw_pair){n2, n1, S21, o21, x21};
+  }
+  for (int q = 0; q < 2 * B; q++) {
+    w.Mp[q] = w.M + (size_t)q * TT;
+    w.gMp[q] = w.gM + (size_t)q * TT;
+    w.dSp[q] = w.dS + (size_t)q * TT;
+    w.dgop[q] = w.dgaps + (size_t)q * 2 * ng;
+    w.dgep[q] = w.dgaps + (size_t)q * 2 * ng + ng;
+  }
+
+  /* ---- all 2B alignments at once */
+  lac_sw_options so = {p->sw_tau, pc};
+  st = lac_sw_forward(a, &so, 2 * B, w.pairs, w.V, w.Mp, err);
+  if (st != LAC_OK) goto done;
+
+  /* ---- per pair: labels, contrastive term, alignment cross-entropy, adjoints */
+  double sum_con = 0, sum_ce = 0, sum_score = 0;
+  const double temp = p->temperature, eps_log = p->log_eps;
+  for (int b = 0; b < B; b++) {
+    const int n1 = w.n1[b], n2 = w.n2[b];
+    const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
+    const float *x = w.e1c + (size_t)b * Td, *y = w.e2c + (size_t)b * Td;
+    make_labels(n1, n2, s1 + (size_t)b * T, r1, s2 + (size_t)b * T, r2, p->label_var, w.lab);
+
+    /* contrastive: z = x y^T / temperature, KL per row, / (n1 n2) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1, n2, d, (float)(1.0 / temp), x, d, y, d,
+                0.f, w.z, n2);
+    double con = 0, gscale = (double)p->alpha / ((double)B * n1 * n2);
+    for (int i = 0; i < n1; i++)
+      con += soft_target_row(n2, w.z + (size_t)i * n2, w.lab + (size_t)i * n2, eps_log, 1,
+                             gscale / temp, want_e ? w.gz + (size_t)i * n2 : NULL);
+    con /= (double)n1 * n2;
+    if (want_e && p->alpha != 0) {
+      /* dx = gz y, dy = gz^T x (gz already holds alpha / (B n1 n2 temperature)) */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1, d, n2, 1.f, w.gz, n2, y, d, 0.f,
+                  w.g1, d);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n2, d, n1, 1.f, w.gz, n2, x, d, 0.f,
+                  w.g2, d);
+      if (de1)
+        for (int i = 0; i < n1; i++)
+          for (int k = 0; k < d; k++)
+            de1[(size_t)b * Td + (size_t)r1[i] * d + k] += w.g1[(size_t)i * d + k];
+      if (de2)
+        for (int j = 0; j < n2; j++)
+          for (int k = 0; k < d; k++)
+            de2[(size_t)b * Td + (size_t)r2[j] * d + k] += w.g2[(size_t)j * d + k];
+    }
+
+    /* alignment logits from A = softmax_row(M12) (n1 x n2), Bm = softmax_row(M21) (n2 x n1) */
+    const float *M12 = w.Mp[2 * b], *M21 = w.Mp[2 * b + 1];
+    softmax_rows(n1, n2, M12, w.A);
+    softmax_rows(n2, n1, M21, w.Bm);
+    if (p->logits == LAC_LOGITS_MATMUL) {
+      /* columns at their frame positions, zeros at masked frames: logits[a][c] =
+       * sum_t A[a][t] Bm[c][t] over positions t valid in both views */
+      memset(w.Ap, 0, sizeof(float) * (size_t)n1 * T);
+      memset(w.Bp, 0, sizeof(float) * (size_t)n2 * T);
+      for (int i = 0; i < n1; i++)
+        for (int k = 0; k < n2; k++) w.Ap[(size_t)i * T + r2[k]] = w.A[(size_t)i * n2 + k];
+      for (int j = 0; j < n2; j++)
+        for (int k = 0; k < n1; k++) w.Bp[(size_t)j * T + r1[k]] = w.Bm[(size_t)j * n1 + k];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1, n2, T, 1.f, w.Ap, T, w.Bp, T, 0.f,
+                  w.lg, n2);
+    } else {
+      for (int i = 0; i < n1; i++)
+        for (int j = 0; j < n2; j++)
+          w.lg[(size_t)i * n2 + j] = w.A[(size_t)i * n2 + j] * w.Bm[(size_t)j * n1 + i];
+    }
+    const int back_m = want && !p->stop_grad_m && p->beta != 0;
+    double ce = 0, cscale = (double)p->beta / ((double)B * n1);
+    for (int i = 0; i < n1; i++)
+      ce += soft_target_row(n2, w.lg + (size_t)i * n2, w.lab + (size_t)i * n2, 0.0, 0, cscale,
+                            back_m ? w.glg + (size_t)i * n2 : NULL);
+    ce /= n1;
+    float *gM12 = w.gMp[2 * b], *gM21 = w.gMp[2 * b + 1];
+    if (back_m) {
+      if (p->logits == LAC_LOGITS_MATMUL) {
+        /* dAp = glg Bp (n1 x T), dBp = glg^T Ap (n2 x T) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1, T, n2, 1.f, w.glg, n2, w.Bp, T,
+                    0.f, w.dAp, T);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n2, T, n1, 1.f, w.glg, n2, w.Ap, T,
+                    0.f, w.dBp, T);
+        for (int i = 0; i < n1; i++)
+          for (int k = 0; k < n2; k++) w.dA[(size_t)i * n2 + k] = w.dAp[(size_t)i * T + r2[k]];
+        for (int j = 0; j < n2; j++)
+          for (int k = 0; k < n1; k++) w.dBm[(size_t)j * n1 + k] = w.dBp[(size_t)j * T + r1[k]];
+      } else {
+        for (int i = 0; i < n1; i++)
+          for (int j = 0; j < n2; j++) {
+            float g = w.glg[(size_t)i * n2 + j];
+            w.dA[(size_t)i * n2 + j] = g * w.Bm[(size_t)j * n1 + i];
+            w.dBm[(size_t)j * n1 + i] = g * w.A[(size_t)i * n2 + j];
+          }
+      }
+      softmax_rows_backward(n1, n2, w.A, w.dA, gM12);
+      softmax_rows_backward(n2, n1, w.Bm, w.dBm, gM21);
+    }
+    double score = (double)w.V[2 * b] + (double)w.V[2 * b + 1];
+    sum_con += con;
+    sum_ce += ce;
+    sum_score += score;
+  }
+  double total = ((double)p->alpha * sum_con +
+                  (double)p->beta * (sum_ce + (double)p->score_weight * sum_score)) /
+                 B;
+  if (!isfinite(total) || !isfinite(sum_con) || !isfinite(sum_ce) || !isfinite(sum_score)) {
+    st = lac_error_set(err, LAC_ERR_NUMERIC,
+                       "lac_loss: non-finite loss (contrastive %g, cross-entropy %g, score %g)",
+                       sum_con / B, sum_ce / B, sum_score / B);
+    goto done;
+  }
+  if (out) {
+    out->total = total;
+    out->contrastive = sum_con / B;
+    out->local_ce = sum_ce / B;
+    out->score = sum_score / B;
+  }
+
+  /* ---- backward through the alignments and the similarity */
+  if (want) {
+    const int back_m = !p->stop_grad_m && p->beta != 0;
+    for (int q = 0; q < 2 * B; q++) w.gV[q] = (float)((double)p->beta * p->score_weight / B);
+    st = lac_sw_backward(a, w.gV, back_m ? (const float *const *)w.gMp : NULL,
+                         want_e ? w.dSp : NULL, dgo ? w.dgop : NULL, dge ? w.dgep : NULL, err);
+    if (st != LAC_OK) goto done;
+    if (want_e)
+      for (int b = 0; b < B; b++) {
+        const int n1 = w.n1[b], n2 = w.n2[b];
+        const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
+        memset(w.dx, 0, sizeof(double) * (size_t)n1 * d);
+        memset(w.dy, 0, sizeof(double) * (size_t)n2 * d);
+        similarity_backward(p->similarity, p->sim_eps, n1, n2, d, w.e1c + (size_t)b * Td,
+                            w.e2c + (size_t)b * Td, w.dSp[2 * b], w.dSp[2 * b + 1], w.dx, w.dy);
+        if (de1)
+          for (int i = 0; i < n1; i++)
+            for (int k = 0; k < d; k++)
+              de1[(size_t)b * Td + (size_t)r1[i] * d + k] += (float)w.dx[(size_t)i * d + k];
+        if (de2)
+          for (int j = 0; j < n2; j++)
+            for (int k = 0; k < d; k++)
+              de2[(size_t)b * Td + (size_t)r2[j] * d + k] += (float)w.dy[(size_t)j * d + k];
+      }
+    /* penalties: sum over pairs and both directions, each cell at its frames' positions */
+    for (int g = 0; g < 2; g++) {
+      float *dst = g == 0 ? dgo : dge;
+      if (!dst) continue;
+      float *const *src = g == 0 ? w.dgop : w.dgep;
+      if (!pc) {
+        double s = 0;
+        for (int q = 0; q < 2 * B; q++) s += src[q][0];
+        dst[0] = (float)s;
+        continue;
+      }
+      /* accumulate in double in the (unused by now) label scratch: T*T doubles */
+      double *acc = w.lab;
+      memset(acc, 0, sizeof(double) * TT);
+      for (int b = 0; b < B; b++) {
+        const int n1 = w.n1[b], n2 = w.n2[b];
+        const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
+        const float *f12 = src[2 * b], *f21 = src[2 * b + 1];
+        for (int i = 0; i < n1; i++)
+          for (int j = 0; j < n2; j++) {
+            acc[(size_t)r1[i] * T + r2[j]] += f12[(size_t)i * n2 + j];
+            acc[(size_t)r2[j] * T + r1[i]] += f21[(size_t)j * n1 + i];
+          }
+      }
+      for (size_t t = 0; t < TT; t++) dst[t] = (float)acc[t];
+    }
+  }
+  st = LAC_OK;
+done:
+  free(block);
+  return st;
+}

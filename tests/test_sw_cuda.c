@@ -1,0 +1,482 @@
+/* test_sw_cuda.c — the CUDA smoothed Smith-Waterman (kernels/sw_affine.cu through
+ * lac_cuda_sw, lib/cuda/cuda_align.c) against the double reference (lib/align/sw_ref.c):
+ * SW_AFFINE.md §4 item 5.
+ *
+ * Batches: six runs (scalar and per-cell penalties x tau 0.1, 0.8, 2), each one launch of
+ * ~30 pairs of mixed shapes 1..300 (edge widths 1, 31-33, 63-65, 127-129, 255-257 included:
+ * they change the strip width W and the number of bands) and two of 1024 on a side; random
+ * gV per pair and gM per cell (NULL for some pairs).  Every output is poisoned with NaN
+ * before each run, so an unwritten cell fails.  Compared per pair: V, M, dS, dgo, dge (per
+ * cell, or the per-pair sums).
+ *
+ * Tolerances (float32 against double, size-scaled): with L = n + m + 8 (the longest path,
+ * plus a floor for tiny pairs) and the pair's scale R = max(1, tau, max |ref|) of the
+ * compared array (V: max(1, tau, |Vref|)),
+ *   V, M:         max |x - ref| <= 4e-7 * L * R
+ *   dS, dgo, dge: max |d - dref| <= 4e-6 * L * R
+ * Errors are printed as the largest ratio err / tolerance (<= 1 passes) per run and output.
+ * M's float error grows with the path (each cell adds a few roundings of |M|, and the SFU's
+ * lg2 an absolute ~2^-22 * tau ln 2); the gradients multiply weights along paths, each
+ * weight carrying the rounding of its inputs / tau.  Measured on the CPU emulation (libm
+ * exp2f/log2f): largest err/tol 0.18; with exp2f/log2f/1/x degraded on purpose to 4 ulp /
+ * 2^-21 absolute / 1 ulp (worse than the SFU's documented bounds): 0.25.
+ *
+ * Without a GPU, the same batches run through lac_cuda_sw_emulated — the kernels' per-lane
+ * code on the CPU (32 lanes in lock step) — and the test then exits 77 (skipped) if that
+ * passes, 1 if it fails.  With a GPU, both run, and also: batch = pairs one by one (bit for
+ * bit: one warp per pair, no cross-pair arithmetic), and the argument checks.
+ */
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "align/sw_ref.h"
+#include "kernels.h"
+#include "lac_internal.h"
+#include "testutil.h"
+
+/* the emulation hook of lib/cuda/cuda_align.c (not in a header: tests only) */
+lac_status lac_cuda_sw_emulated(const lac_sw_options *opt, int n_pairs, const lac_sw_pair *pairs,
+                                float *V, float *const *M, const float *gV,
+                                const float *const *gM, float *const *dS, float *const *dgo,
+                                float *const *dge, lac_error *err);
+
+#define TOL_V 4e-7
+#define TOL_M 4e-7
+#define TOL_G 4e-6
+
+/* ---------------------------------------------------------------- random numbers */
+
+static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
+static double urand(void) { /* splitmix64, [0, 1) */
+  uint64_t z = (rng_s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+static float frand(float lo, float hi) { return lo + (hi - lo) * (float)urand(); }
+
+/* ---------------------------------------------------------------- one batch */
+
+typedef struct {
+  int np, per_cell;
+  float tau;
+  lac_sw_pair *pairs;
+  float **S, **go, **ge, *gV, **gM;     /* inputs (gM[p] may be NULL) */
+  double *Vr, **Mr, **dSr, **dgor, **dger; /* reference */
+  float *V, **M, **dS, **dgo, **dge;    /* outputs */
+} batch;
+
+static size_t cells_of(const batch *B, int p) { return (size_t)B->pairs[p].n * B->pairs[p].m; }
+static size_t gcount(const batch *B, int p) { return B->per_cell ? cells_of(B, p) : 1; }
+
+static float *fmalloc(size_t n) {
+  float *p = malloc(sizeof(float) * (n ? n : 1));
+  if (!p) {
+    fprintf(stderr, "test_sw_cuda: out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+static double *dmalloc(size_t n) {
+  double *p = malloc(sizeof(double) * (n ? n : 1));
+  if (!p) {
+    fprintf(stderr, "test_sw_cuda: out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+
+/* shapes: edge widths of the strips and bands, random ones, and the big ones */
+static void make_shapes(int run, int *np, int nn[64], int mm[64]) {
+  static const int fixed[][2] = {
+      {1, 1},     {1, 9},     {9, 1},     {2, 3},     {31, 33},   {32, 32},   {33, 31},
+      {64, 63},   {63, 65},   {65, 64},   {128, 127}, {129, 128}, {127, 129}, {256, 255},
+      {255, 257}, {257, 256}, {300, 300}, {1, 300},   {300, 1},   {17, 200},  {200, 17},
+  };
+  int k = 0;
+  for (size_t t = 0; t < sizeof fixed / sizeof fixed[0]; t++, k++) {
+    nn[k] = fixed[t][0];
+    mm[k] = fixed[t][1];
+  }
+  for (int t = 0; t < 8; t++, k++) {
+    nn[k] = 1 + (int)(urand() * 300);
+    mm[k] = 1 + (int)(urand() * 300);
+  }
+  /* two big pairs per run: always 1024 x 1024 and one rotating partner */
+  static const int big[][2] = {{1024, 1024}, {1024, 300}, {300, 1024},
+                               {1024, 1000}, {777, 1024}, {1024, 1}};
+  nn[k] = 1024;
+  mm[k] = 1024;
+  k++;
+  nn[k] = big[run % 6][0];
+  mm[k] = big[run % 6][1];
+  k++;
+  *np = k;
+}
+
+static void batch_make(batch *B, int run, int per_cell, float tau) {
+  int nn[64], mm[64], np;
+  make_shapes(run, &np, nn, mm);
+  memset(B, 0, sizeof *B);
+  B->np = np;
+  B->per_cell = per_cell;
+  B->tau = tau;
+  B->pairs = calloc((size_t)np, sizeof *B->pairs);
+#define ARR(f, T) B->f = calloc((size_t)np, sizeof(T))
+  ARR(S, float *); ARR(go, float *); ARR(ge, float *); ARR(gM, float *);
+  ARR(Mr, double *); ARR(dSr, double *); ARR(dgor, double *); ARR(dger, double *);
+  ARR(M, float *); ARR(dS, float *); ARR(dgo, float *); ARR(dge, float *);
+#undef ARR
+  B->gV = fmalloc((size_t)np);
+  B->V = fmalloc((size_t)np);
+  B->Vr = dmalloc((size_t)np);
+  for (int p = 0; p < np; p++) {
+    const int n = nn[p], m = mm[p];
+    const size_t c = (size_t)n * m, g = per_cell ? c : 1;
+    B->S[p] = fmalloc(c);
+    B->go[p] = fmalloc(g);
+    B->ge[p] = fmalloc(g);
+    /* similarity: noise plus a band of high similarity along a slope (a clear alignment
+     * for sharp tau, many competing ones for soft tau) */
+    const double slope = (double)m / n, shift = urand() * 0.3 * m;
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < m; j++) {
+        const double dd = fabs(j - shift - slope * i);
+        B->S[p][(size_t)i * m + j] = frand(-1.0f, 0.6f) + (dd < 2.0 ? 1.5f : 0.0f);
+      }
+    for (size_t t = 0; t < g; t++) {
+      B->go[p][t] = frand(0.4f, 1.6f);
+      B->ge[p][t] = frand(0.02f, 0.4f);
+    }
+    B->gV[p] = p % 7 == 3 ? 0.0f : frand(-1.0f, 1.0f);
+    if (p % 5 != 2) {
+      B->gM[p] = fmalloc(c);
+      for (size_t t = 0; t < c; t++) B->gM[p][t] = frand(-1.0f, 1.0f);
+    }
+    B->pairs[p] = (lac_sw_pair){n, m, B->S[p], B->go[p], B->ge[p]};
+    B->Mr[p] = dmalloc(c);
+    B->dSr[p] = dmalloc(c);
+    B->dgor[p] = dmalloc(g);
+    B->dger[p] = dmalloc(g);
+    B->M[p] = fmalloc(c);
+    B->dS[p] = fmalloc(c);
+    B->dgo[p] = fmalloc(g);
+    B->dge[p] = fmalloc(g);
+  }
+}
+
+static void batch_free(batch *B) {
+  for (int p = 0; p < B->np; p++) {
+    free(B->S[p]); free(B->go[p]); free(B->ge[p]); free(B->gM[p]);
+    free(B->Mr[p]); free(B->dSr[p]); free(B->dgor[p]); free(B->dger[p]);
+    free(B->M[p]); free(B->dS[p]); free(B->dgo[p]); free(B->dge[p]);
+  }
+  free(B->S); free(B->go); free(B->ge); free(B->gM);
+  free(B->Mr); free(B->dSr); free(B->dgor); free(B->dger);
+  free(B->M); free(B->dS); free(B->dgo); free(B->dge);
+  free(B->gV); free(B->V); free(B->Vr); free(B->pairs);
+}
+
+static void reference(batch *B) {
+  for (int p = 0; p < B->np; p++) {
+    const int n = B->pairs[p].n, m = B->pairs[p].m;
+    const size_t c = cells_of(B, p), g = gcount(B, p);
+    double *S = dmalloc(c), *go = dmalloc(g), *ge = dmalloc(g), *gM = NULL;
+    double *X = dmalloc(c), *Y = dmalloc(c);
+    for (size_t t = 0; t < c; t++) S[t] = B->S[p][t];
+    for (size_t t = 0; t < g; t++) {
+      go[t] = B->go[p][t];
+      ge[t] = B->ge[p][t];
+    }
+    if (B->gM[p]) {
+      gM = dmalloc(c);
+      for (size_t t = 0; t < c; t++) gM[t] = B->gM[p][t];
+    }
+    B->Vr[p] = lac_sw_ref_forward(n, m, S, go, ge, B->per_cell, B->tau, B->Mr[p], X, Y);
+    if (lac_sw_ref_backward(n, m, S, go, ge, B->per_cell, B->tau, B->Mr[p], X, Y, B->gV[p], gM,
+                            B->dSr[p], B->dgor[p], B->dger[p]) != 0) {
+      fprintf(stderr, "test_sw_cuda: reference backward failed\n");
+      exit(1);
+    }
+    free(S); free(go); free(ge); free(gM); free(X); free(Y);
+  }
+}
+
+static void poison(batch *B) {
+  for (int p = 0; p < B->np; p++) {
+    const size_t c = cells_of(B, p), g = gcount(B, p);
+    B->V[p] = NAN;
+    for (size_t t = 0; t < c; t++) B->M[p][t] = B->dS[p][t] = NAN;
+    for (size_t t = 0; t < g; t++) B->dgo[p][t] = B->dge[p][t] = NAN;
+  }
+}
+
+/* max |a - r| (infinite when a has a NaN or r is not finite) and max |r| */
+static void diff(const float *a, const double *r, size_t n, double *maxd, double *maxr) {
+  double d = 0.0, s = 0.0;
+  for (size_t t = 0; t < n; t++) {
+    const double e = fabs((double)a[t] - r[t]);
+    if (!(e <= d)) d = isnan(e) ? INFINITY : e;
+    if (fabs(r[t]) > s) s = fabs(r[t]);
+  }
+  *maxd = d;
+  *maxr = s;
+}
+
+enum { O_V, O_M, O_DS, O_DGO, O_DGE, O_N };
+static const char *o_name[O_N] = {"V", "M", "dS", "dgo", "dge"};
+
+typedef struct {
+  double worst[O_N];     /* largest err / tolerance */
+  double abs_err[O_N];   /* the error at that pair */
+  int at[O_N];           /* its pair */
+} score;
+
+/* compares outputs with the reference; returns the number of failed pairs/outputs */
+static int compare(const batch *B, const char *label, score *sc) {
+  int fails = 0;
+  for (int o = 0; o < O_N; o++) {
+    sc->worst[o] = 0.0;
+    sc->abs_err[o] = 0.0;
+    sc->at[o] = -1;
+  }
+  for (int p = 0; p < B->np; p++) {
+    const int n = B->pairs[p].n, m = B->pairs[p].m;
+    const double L = n + m + 8, tau = B->tau > 1.0f ? B->tau : 1.0;
+    const size_t c = cells_of(B, p), g = gcount(B, p);
+    double err[O_N], tol[O_N], d, r;
+    err[O_V] = fabs((double)B->V[p] - B->Vr[p]);
+    if (isnan(err[O_V])) err[O_V] = INFINITY;
+    tol[O_V] = TOL_V * L * fmax(tau, fabs(B->Vr[p]));
+    diff(B->M[p], B->Mr[p], c, &d, &r);
+    err[O_M] = d;
+    tol[O_M] = TOL_M * L * fmax(tau, r);
+    diff(B->dS[p], B->dSr[p], c, &d, &r);
+    err[O_DS] = d;
+    tol[O_DS] = TOL_G * L * fmax(tau, r);
+    diff(B->dgo[p], B->dgor[p], g, &d, &r);
+    err[O_DGO] = d;
+    tol[O_DGO] = TOL_G * L * fmax(tau, r);
+    diff(B->dge[p], B->dger[p], g, &d, &r);
+    err[O_DGE] = d;
+    tol[O_DGE] = TOL_G * L * fmax(tau, r);
+    for (int o = 0; o < O_N; o++) {
+      const double q = err[o] / tol[o];
+      if (!(q <= 1.0)) {
+        fails++;
+        if (fails <= 12)
+          fprintf(stderr,
+                  "  FAIL %s per_cell=%d tau=%g pair %d (%d x %d): %s error %.3g > tolerance "
+                  "%.3g\n",
+                  label, B->per_cell, (double)B->tau, p, n, m, o_name[o], err[o], tol[o]);
+      }
+      if (!(q <= sc->worst[o])) {
+        sc->worst[o] = isnan(q) ? INFINITY : q;
+        sc->abs_err[o] = err[o];
+        sc->at[o] = p;
+      }
+    }
+  }
+  return fails;
+}
+
+static void print_score(const batch *B, const char *label, const score *sc, double secs) {
+  printf("  %-4s per_cell=%d tau=%-4g %2d pairs %6.2fs  err/tol:", label, B->per_cell,
+         (double)B->tau, B->np, secs);
+  for (int o = 0; o < O_N; o++)
+    printf(" %s %.2g (%.2g, %dx%d)", o_name[o], sc->worst[o], sc->abs_err[o],
+           sc->at[o] >= 0 ? B->pairs[sc->at[o]].n : 0, sc->at[o] >= 0 ? B->pairs[sc->at[o]].m : 0);
+  printf("\n");
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+typedef lac_status (*runner)(void *ctx, const batch *B, lac_error *err);
+
+static lac_status run_emu(void *ctx, const batch *B, lac_error *err) {
+  (void)ctx;
+  lac_sw_options o = {B->tau, B->per_cell};
+  return lac_cuda_sw_emulated(&o, B->np, B->pairs, B->V, B->M, B->gV, (const float *const *)B->gM,
+                              B->dS, B->dgo, B->dge, err);
+}
+static lac_status run_gpu(void *ctx, const batch *B, lac_error *err) {
+  lac_sw_options o = {B->tau, B->per_cell};
+  return lac_cuda_sw((lac_backend *)ctx, &o, B->np, B->pairs, B->V, B->M, B->gV,
+                     (const float *const *)B->gM, B->dS, B->dgo, B->dge, err);
+}
+
+/* batch = pairs one by one, bit for bit (GPU) */
+static void check_single(lac_backend *gpu, batch *B) {
+  const int pick[3] = {0, 16, B->np - 1};
+  for (int t = 0; t < 3; t++) {
+    const int p = pick[t];
+    const size_t c = cells_of(B, p), g = gcount(B, p);
+    float V1, *M1 = fmalloc(c), *dS1 = fmalloc(c), *dgo1 = fmalloc(g), *dge1 = fmalloc(g);
+    lac_sw_options o = {B->tau, B->per_cell};
+    lac_error err;
+    const float *gm = B->gM[p];
+    CHECK_OK(lac_cuda_sw(gpu, &o, 1, &B->pairs[p], &V1, &M1, &B->gV[p], &gm, &dS1, &dgo1, &dge1,
+                         &err),
+             &err);
+    CHECK(memcmp(&V1, &B->V[p], sizeof V1) == 0 && memcmp(M1, B->M[p], c * sizeof(float)) == 0 &&
+              memcmp(dS1, B->dS[p], c * sizeof(float)) == 0 &&
+              memcmp(dgo1, B->dgo[p], g * sizeof(float)) == 0 &&
+              memcmp(dge1, B->dge[p], g * sizeof(float)) == 0,
+          "pair %d (%d x %d) alone differs from the same pair in the batch", p, B->pairs[p].n,
+          B->pairs[p].m);
+    free(M1); free(dS1); free(dgo1); free(dge1);
+  }
+}
+
+/* argument checks (they run before anything touches the device) */
+static void check_args(lac_backend *gpu) {
+  float S[4] = {1, 2, 3, 4}, go = 1, ge = 0.1f, V;
+  lac_sw_pair p = {2, 2, S, &go, &ge};
+  lac_sw_options o = {0.5f, 0};
+  lac_error err;
+  lac_status st;
+#define RUN(b) ((b) ? lac_cuda_sw((b), &o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err) \
+                    : lac_cuda_sw_emulated(&o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err))
+  o.tau = 0.0f;
+  st = RUN(gpu);
+  CHECK(st == LAC_ERR_UNSUPPORTED, "tau = 0 gave %s", lac_status_string(st));
+  o.tau = -1.0f;
+  st = RUN(gpu);
+  CHECK(st == LAC_ERR_INVALID_ARG, "tau < 0 gave %s", lac_status_string(st));
+  o.tau = 0.5f;
+  p.n = 1025;
+  st = RUN(gpu);
+  CHECK(st == LAC_ERR_INVALID_ARG, "n = 1025 gave %s", lac_status_string(st));
+  p.n = 2;
+  S[3] = NAN;
+  st = RUN(gpu);
+  CHECK(st == LAC_ERR_NUMERIC, "NaN in S gave %s", lac_status_string(st));
+  S[3] = 4;
+  go = INFINITY;
+  st = RUN(gpu);
+  CHECK(st == LAC_ERR_NUMERIC, "infinite go gave %s", lac_status_string(st));
+  go = 1;
+  st = RUN(gpu);
+  CHECK_OK(st, &err);
+#undef RUN
+  if (gpu) {
+    lac_backend_params bp = lac_backend_default_params();
+    lac_backend *cpu = NULL;
+    if (lac_backend_new(&bp, &cpu, &err) == LAC_OK) {
+      st = lac_cuda_sw(cpu, &o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err);
+      CHECK(st == LAC_ERR_INVALID_ARG, "a CPU backend gave %s", lac_status_string(st));
+      lac_backend_free(cpu);
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  /* --emulate: run the CPU emulation even with a GPU (it always runs without one);
+   * --no-emulate: skip it with a GPU (faster) */
+  int emulate = -1;
+  for (int a = 1; a < argc; a++) {
+    if (!strcmp(argv[a], "--emulate")) emulate = 1;
+    else if (!strcmp(argv[a], "--no-emulate")) emulate = 0;
+  }
+  int count = 0;
+  const int have_gpu = cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  lac_backend *gpu = NULL;
+  lac_error err;
+  if (have_gpu) {
+    lac_backend_params p = lac_backend_default_params();
+    p.kind = LAC_BACKEND_CUDA;
+    CHECK_OK(lac_backend_new(&p, &gpu, &err), &err);
+    if (!gpu) return test_exit("test_sw_cuda");
+    struct cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
+      printf("test_sw_cuda: device %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+  } else {
+    printf("test_sw_cuda: no CUDA device: checking the kernels' CPU emulation only\n");
+  }
+  if (emulate < 0) emulate = 1;
+  printf("tolerances: V %.0e*L*R, M %.0e*L*R, dS/dgo/dge %.0e*L*R (L = n+m+8, R = max(1, tau, "
+         "max|ref|)); err/tol <= 1 passes, (abs err, shape) of the worst pair\n",
+         TOL_V, TOL_M, TOL_G);
+  /* runs: per_cell x tau with the default strip widths (8/8), then two with the narrower
+   * widths of lac_cuda_sw_tune (more bands per pair: m > 128 has 2-8 of them) */
+  const struct {
+    int per_cell;
+    float tau;
+    int fw, bw;
+  } runs[8] = {{0, 0.1f, 8, 8}, {0, 0.8f, 8, 8}, {0, 2.0f, 8, 8}, {1, 0.1f, 8, 8},
+               {1, 0.8f, 8, 8}, {1, 2.0f, 8, 8}, {1, 0.8f, 4, 4}, {0, 2.0f, 8, 4}};
+  int fails_emu = 0, fails_gpu = 0;
+  double worst_emu[O_N] = {0}, worst_gpu[O_N] = {0};
+  for (int run = 0; run < 8; run++) {
+    const int per_cell = runs[run].per_cell;
+    const float tau = runs[run].tau;
+    CHECK(lac_cuda_sw_tune(runs[run].fw, runs[run].bw) == 0, "lac_cuda_sw_tune");
+    batch B;
+    batch_make(&B, run, per_cell, tau);
+    double t0 = now();
+    reference(&B);
+    printf("run %d: per_cell=%d tau=%g, strip widths <= %d (forward) / %d (backward), %d pairs, "
+           "reference %.2fs\n",
+           run, per_cell, (double)tau, runs[run].fw, runs[run].bw, B.np, now() - t0);
+    score sc;
+    struct {
+      const char *label;
+      runner fn;
+      void *ctx;
+      int on;
+      int *fails;
+      double *worst;
+    } rs[2] = {{"emu", run_emu, NULL, emulate, &fails_emu, worst_emu},
+               {"gpu", run_gpu, gpu, have_gpu, &fails_gpu, worst_gpu}};
+    for (int r = 0; r < 2; r++) {
+      if (!rs[r].on) continue;
+      poison(&B);
+      t0 = now();
+      const lac_status st = rs[r].fn(rs[r].ctx, &B, &err);
+      const double secs = now() - t0;
+      CHECK_OK(st, &err);
+      if (st != LAC_OK) {
+        (*rs[r].fails)++;
+        continue;
+      }
+      const int f = compare(&B, rs[r].label, &sc);
+      CHECK(f == 0, "%s: %d outputs out of tolerance (run %d: per_cell=%d tau=%g)", rs[r].label,
+            f, run, per_cell, (double)tau);
+      *rs[r].fails += f;
+      for (int o = 0; o < O_N; o++)
+        if (!(sc.worst[o] <= rs[r].worst[o])) rs[r].worst[o] = sc.worst[o];
+      print_score(&B, rs[r].label, &sc, secs);
+      if (r == 1) check_single(gpu, &B);
+    }
+    batch_free(&B);
+  }
+  lac_cuda_sw_tune(8, 8);
+  check_args(gpu);
+  printf("summary: largest err/tol over all runs:");
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 0 ? !emulate : !have_gpu) continue;
+    printf("  %s", pass == 0 ? "emulation" : "GPU");
+    for (int o = 0; o < O_N; o++)
+      printf(" %s %.2g", o_name[o], pass == 0 ? worst_emu[o] : worst_gpu[o]);
+    printf(" (%d failures);", pass == 0 ? fails_emu : fails_gpu);
+  }
+  printf("\n");
+  if (gpu) lac_backend_free(gpu);
+  if (!have_gpu) {
+    const int rc = test_exit("test_sw_cuda (emulation)");
+    if (rc) return rc;
+    printf("test_sw_cuda: no CUDA device: GPU part skipped\n");
+    return 77;
+  }
+  return test_exit("test_sw_cuda");
+}
