@@ -22,8 +22,7 @@
 #include "lac_internal.h"
 
 /* hooks of lib/align/sw_cpu.c (not in align.h) */
-lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, int stream,
-                            lac_error *err);
+lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, lac_error *err);
 const char *lac_sw_cpu_path(const lac_aligner *a);
 
 static double now(void) {
@@ -147,7 +146,7 @@ int main(int argc, char **argv) {
   lac_aligner_params ap = lac_aligner_default_params();
   ap.n_threads = threads;
   if (lac_aligner_new(&ap, &a, &err) || lac_aligner_new(&ap, &as, &err) ||
-      lac_sw_cpu_force(a, path, strips, -1, &err) || lac_sw_cpu_force(as, "scalar", 0, -1, &err)) {
+      lac_sw_cpu_force(a, path, strips, &err) || lac_sw_cpu_force(as, "scalar", 0, &err)) {
     fprintf(stderr, "bench_sw: %s\n", err.message);
     return 1;
   }
@@ -156,7 +155,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sw: cannot write %s\n", json);
     return 1;
   }
-  if (jf) fprintf(jf, "{\"pairs\": %d, \"tau\": %g, \"threads\": %d, \"results\": [", np, tau, threads);
+  if (jf)
+    fprintf(jf, "{\"pairs\": %d, \"tau\": %g, \"threads\": %d, \"results\": [", np, tau,
+            threads);
   printf("smoothed SW forward+backward, %d pairs of T x T, per-cell gaps, tau %g, %d threads, "
          "median of %d\n", np, tau, threads, reps);
   printf("%6s %10s %12s %12s %9s %14s %9s\n", "T", "path", "cells/s", "(best rep)", "fwd share",

@@ -1,15 +1,18 @@
 /* bench_sw_cuda.c — the CUDA smoothed Smith-Waterman (kernels/sw_affine.cu): forward +
- * backward cells/s for 8 and 256 pairs of T x T, T = 64 .. 1024 (a benchmark, not a test).
+ * backward cells/s for 8 and 256 pairs of T x T, T = 64 .. 1024, and 1024 and 4096 pairs at
+ * T = 64 and 256 (does the kernel scale with more warps?) (a benchmark, not a test).
  *
  *   bench_sw_cuda [--quick] [--tune]
  *
  * kernel: the two launches (lac_cuda_sw_forward + lac_cuda_sw_backward, gM given, dS and
  *   per-cell or scalar dgo/dge written) timed with cudaEvents on device-resident buffers,
  *   median of reps after a warm-up;
- * e2e: lac_cuda_sw on host arrays (validation, packing, cudaMalloc, copies both ways, both
- *   kernels, unpacking), wall clock, median of reps; per-cell penalties.
+ * e2e: lac_cuda_sw on host arrays (validation while packing into the backend's pinned
+ *   staging, one copy each way, both kernels, unpacking), wall clock, median of reps after a
+ *   warm-up call (which grows the backend's scratch); per-cell penalties.
  * cells/s = pairs * T * T / (forward + backward time).  --tune adds the strip-width variants
- * (lac_cuda_sw_tune 4/8) of the kernel time; --quick: fewer reps.  Lines starting "BENCH"
+ * (lac_cuda_sw_tune 4/8) of the kernel time for the 8- and 256-pair rows (the 1024- and
+ * 4096-pair rows run the default 8/8 only); --quick: fewer reps.  Lines starting "BENCH"
  * are for tools/gpu-check.sh.  Exits 77 without a GPU.
  */
 #include <cuda_runtime.h>
@@ -24,7 +27,9 @@
 #include "lac_internal.h"
 
 #define MAXT 1024
-#define MAXP 256
+#define MAXP 4096
+#define MAXCELLS ((size_t)256 * 1024 * 1024) /* the largest batch: 256 x 1024^2 = 4096 x 256^2 */
+#define MAXWORK ((size_t)10 * 4096 * 256)     /* max of pairs * 10 * T */
 #define PATTERN (1u << 20) /* floats of random pattern copied over the device buffers */
 
 static uint64_t rng_s = 12345;
@@ -183,12 +188,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sw_cuda: %s\n", err.message);
     return 1;
   }
-  const size_t cells = (size_t)MAXP * MAXT * MAXT;
+  const size_t cells = MAXCELLS;
   dbuf B;
   float **slots[] = {&B.S, &B.go, &B.ge, &B.M, &B.X, &B.Y, &B.gM, &B.dS, &B.dgo, &B.dge};
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++)
     CK(cudaMalloc((void **)slots[k], cells * sizeof(float)));
-  CK(cudaMalloc((void **)&B.work, (size_t)MAXP * 10 * MAXT * sizeof(float)));
+  CK(cudaMalloc((void **)&B.work, MAXWORK * sizeof(float)));
   float **small[] = {&B.V, &B.vstat, &B.gV, &B.sgo, &B.sge, &B.sdgo, &B.sdge};
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++)
     CK(cudaMalloc((void **)small[k], 2 * MAXP * sizeof(float)));
@@ -209,7 +214,7 @@ int main(int argc, char **argv) {
     for (int p = 0; p < 2 * MAXP; p++) h[p] = frand(-1.0f, 1.0f);
     CK(cudaMemcpy(B.gV, h, sizeof h, cudaMemcpyHostToDevice));
   }
-  /* host arrays for the end-to-end runs (the largest batch is 256 x 1024 x 1024) */
+  /* host arrays for the end-to-end runs (the largest batch is MAXCELLS) */
   float *hbuf[8];
   for (int k = 0; k < 8; k++) {
     hbuf[k] = malloc(cells * sizeof(float));
@@ -231,13 +236,21 @@ int main(int argc, char **argv) {
          prop.name, prop.major, prop.minor, prop.multiProcessorCount);
   printf("%5s %5s %-9s %5s %10s %10s %14s %12s\n", "pairs", "T", "gaps", "Wmax", "fwd ms",
          "bwd ms", "kernel Gc/s", "e2e Gc/s");
-  const int Ts[5] = {64, 128, 256, 512, 1024}, nps[2] = {8, 256};
-  for (int a = 0; a < 2; a++)
-    for (int t = 0; t < 5; t++) {
-      const int np = nps[a], T = Ts[t];
+  static const struct {
+    int np, T;
+  } cfg[] = {{8, 64},    {8, 128},   {8, 256},    {8, 512},    {8, 1024},
+             {256, 64},  {256, 128}, {256, 256},  {256, 512},  {256, 1024},
+             {1024, 64}, {1024, 256}, {4096, 64}, {4096, 256}};
+  for (size_t a = 0; a < sizeof cfg / sizeof cfg[0]; a++) {
+    {
+      const int np = cfg[a].np, T = cfg[a].T;
+      if ((size_t)np * T * T > MAXCELLS || (size_t)np * 10 * T > MAXWORK || np > MAXP) {
+        fprintf(stderr, "bench_sw_cuda: %d pairs x %d^2 exceed the buffers\n", np, T);
+        return 1;
+      }
       const double gcells = (double)np * T * T * 1e-9;
       for (int per_cell = 1; per_cell >= 0; per_cell--) {
-        const int nvar = tune && per_cell ? 3 : 1;
+        const int nvar = tune && per_cell && np <= 256 ? 3 : 1;
         for (int v = 0; v < nvar; v++) {
           const int fw = v == 2 ? 4 : 8, bw = v >= 1 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
@@ -267,6 +280,7 @@ int main(int argc, char **argv) {
         }
       }
     }
+  }
   lac_cuda_sw_tune(8, 8);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);

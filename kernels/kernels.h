@@ -71,6 +71,27 @@ int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, floa
  * Returns 0, or -1 (nothing changed) for other values. */
 int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
 
+/* ---------------------------------------------------------------- CUDA backend scratch
+ * (lib/cuda/cuda_backend.c; host side only, for lib/cuda/cuda_align.c and the tests).
+ * A CUDA backend keeps one device buffer and one pinned host buffer, grow-only, freed by
+ * lac_backend_free; lac_cuda_backend_scratch makes them at least dev_bytes / host_bytes
+ * (growing waits for the backend's stream) and returns them with the backend's stream
+ * (a cudaStream_t) and the poison flag.  Not thread-safe per backend: one caller at a time.
+ * Returns a cudaError_t as int (0 = success). */
+struct lac_backend;
+typedef struct {
+  void *dev;    /* >= dev_bytes, 256-byte aligned */
+  void *host;   /* pinned, >= host_bytes */
+  void *stream; /* the backend's stream */
+  int poison;   /* test hook: fill device outputs and tables with NaN before each run */
+} lac_cuda_scratch;
+int lac_cuda_backend_scratch(struct lac_backend *b, size_t dev_bytes, size_t host_bytes,
+                             lac_cuda_scratch *out);
+/* Test hook: with on = 1, lac_cuda_sw fills its device outputs and tables with NaN (all bits
+ * set) before the kernels run, so a cell the kernels leave unwritten comes back as NaN
+ * rather than as a stale value of an earlier call.  Off by default (the library path). */
+void lac_cuda_backend_set_poison(struct lac_backend *b, int on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,7 +54,7 @@
 #endif
 /* The largest strip width of each direction: 8 (default) or 4, lac_cuda_sw_tune.  Registers
  * (nvcc 13.0 -Xptxas -v, sm_90, scalar / per-cell gaps): forward 80 / 128 at 8, 64 / 80 at
- * 4; backward 168 / 255 at 8, 128 / 128 at 4; no spills, no stack. */
+ * 4; backward 241 / 255 at 8, 128 / 156 at 4; no spills, no stack. */
 static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
 
 namespace {
@@ -91,56 +91,84 @@ SW_HD float sw_rcp(float x) {
 #endif
 }
 
-/* Smooth maxima: the value (forward) and the softmax weights (backward) share the same
- * operations up to the sum, so the backward's weights are those the forward's value used.
- * inv = log2(e) / tau, tl2 = tau * ln(2).  An all-sentinel max gives weights 0. */
-SW_HD float smax2(float a, float b, float inv, float tl2) {
-  const float mx = fmaxf(a, b);
-  const float e = sw_ex2(-fabsf(a - b) * inv);
-  return fmaf(tl2, sw_lg2(1.0f + e), mx);
+/* Smooth maxima.  One core per arity computes the max mx, the terms' exponentials
+ * e_k = 2^((v_k - mx) inv) and their sum s; the forward's value is mx + tl2 log2(s), the
+ * backward's weights are e_k / s: the backward's weights are exactly the terms the forward's
+ * value summed.  inv = log2(e) / tau, tl2 = tau ln 2.  An all-sentinel max has weights 0
+ * (the backward tests mx <= sentinel).  The two-term max is written with one exponential:
+ * the larger term's is 1, the other's 2^(-|a - b| inv). */
+struct Sm2 {
+  float mx, e, s;
+  bool ga; /* a >= b: e belongs to b */
+};
+SW_HD Sm2 sm2_core(float a, float b, float inv) {
+  Sm2 r;
+  r.mx = fmaxf(a, b);
+  r.e = sw_ex2(-fabsf(a - b) * inv);
+  r.s = 1.0f + r.e;
+  r.ga = a >= b;
+  return r;
 }
-SW_HD void smax2_w(float a, float b, float inv, float &wa, float &wb) {
-  const float mx = fmaxf(a, b);
-  const float e = sw_ex2(-fabsf(a - b) * inv);
-  const float r = mx <= SW_NEG ? 0.0f : sw_rcp(1.0f + e);
-  const float er = e * r;
-  const bool ga = a >= b;
-  wa = ga ? r : er;
-  wb = ga ? er : r;
+SW_HD float smax2(float a, float b, float inv, float tl2) {
+  const Sm2 c = sm2_core(a, b, inv);
+  return fmaf(tl2, sw_lg2(c.s), c.mx);
 }
 
-SW_HD float smax3(float a, float b, float c, float inv, float tl2) {
-  const float mx = fmaxf(fmaxf(a, b), c);
-  const float s = (sw_ex2((a - mx) * inv) + sw_ex2((b - mx) * inv)) + sw_ex2((c - mx) * inv);
-  return fmaf(tl2, sw_lg2(s), mx);
+struct Sm3 {
+  float mx, ea, eb, ec, s;
+};
+SW_HD Sm3 sm3_core(float a, float b, float c, float inv) {
+  Sm3 r;
+  r.mx = fmaxf(fmaxf(a, b), c);
+  r.ea = sw_ex2((a - r.mx) * inv);
+  r.eb = sw_ex2((b - r.mx) * inv);
+  r.ec = sw_ex2((c - r.mx) * inv);
+  r.s = (r.ea + r.eb) + r.ec;
+  return r;
 }
-SW_HD void smax3_w(float a, float b, float c, float inv, float &wa, float &wb, float &wc) {
-  const float mx = fmaxf(fmaxf(a, b), c);
-  const float ea = sw_ex2((a - mx) * inv), eb = sw_ex2((b - mx) * inv),
-              ec = sw_ex2((c - mx) * inv);
-  const float s = (ea + eb) + ec;
-  const float r = mx <= SW_NEG ? 0.0f : sw_rcp(s);
-  wa = ea * r;
-  wb = eb * r;
-  wc = ec * r;
+SW_HD float smax3(float a, float b, float c, float inv, float tl2) {
+  const Sm3 r = sm3_core(a, b, c, inv);
+  return fmaf(tl2, sw_lg2(r.s), r.mx);
 }
 
 /* smax(0, b, c, d): the match state's start term is the constant 0 (mx >= 0 > sentinel) */
-SW_HD float smax4z(float b, float c, float d, float inv, float tl2) {
-  const float mx = fmaxf(fmaxf(0.0f, b), fmaxf(c, d));
-  const float s = (sw_ex2((0.0f - mx) * inv) + sw_ex2((b - mx) * inv)) +
-                  (sw_ex2((c - mx) * inv) + sw_ex2((d - mx) * inv));
-  return fmaf(tl2, sw_lg2(s), mx);
+SW_HD Sm3 sm4z_core(float b, float c, float d, float inv) {
+  Sm3 r;
+  r.mx = fmaxf(fmaxf(0.0f, b), fmaxf(c, d));
+  const float e0 = sw_ex2((0.0f - r.mx) * inv);
+  r.ea = sw_ex2((b - r.mx) * inv);
+  r.eb = sw_ex2((c - r.mx) * inv);
+  r.ec = sw_ex2((d - r.mx) * inv);
+  r.s = (e0 + r.ea) + (r.eb + r.ec);
+  return r;
 }
-SW_HD void smax4z_w(float b, float c, float d, float inv, float &wb, float &wc, float &wd) {
-  const float mx = fmaxf(fmaxf(0.0f, b), fmaxf(c, d));
-  const float eb = sw_ex2((b - mx) * inv), ec = sw_ex2((c - mx) * inv),
-              ed = sw_ex2((d - mx) * inv);
-  const float s = (sw_ex2((0.0f - mx) * inv) + eb) + (ec + ed);
-  const float r = sw_rcp(s);
-  wb = eb * r;
-  wc = ec * r;
-  wd = ed * r;
+SW_HD float smax4z(float b, float c, float d, float inv, float tl2) {
+  const Sm3 r = sm4z_core(b, c, d, inv);
+  return fmaf(tl2, sw_lg2(r.s), r.mx);
+}
+
+/* The weights of one cell's three maxima (M: of M, X, Y at the diagonal; X: of M and X at
+ * the left; Y: of M, X, Y above), with one reciprocal for the three sums (s4 s2 s3 <= 64). */
+struct CellW {
+  float mM, mX, mY, xM, xX, yM, yX, yY;
+};
+SW_HD CellW cell_weights(const Sm3 &m, const Sm2 &x, const Sm3 &y) {
+  const float p23 = x.s * y.s;
+  const float R = sw_rcp(m.s * p23);
+  const float r4 = R * p23;
+  const float r2 = x.mx <= SW_NEG ? 0.0f : R * (m.s * y.s);
+  const float r3 = y.mx <= SW_NEG ? 0.0f : R * (m.s * x.s);
+  CellW w;
+  w.mM = m.ea * r4;
+  w.mX = m.eb * r4;
+  w.mY = m.ec * r4;
+  const float er = x.e * r2;
+  w.xM = x.ga ? r2 : er;
+  w.xX = x.ga ? er : r2;
+  w.yM = y.ea * r3;
+  w.yX = y.eb * r3;
+  w.yY = y.ec * r3;
+  return w;
 }
 
 /* ---------------------------------------------------------------- strips in memory */
@@ -424,10 +452,11 @@ SW_UNROLL
       float EX = aX[k] + lpX;
       float EY = aY[k];
       /* the weights of the cell's three smooth maxima, as the forward computed them */
-      float w4b, w4c, w4d, w2a, w2b, w3a, w3b, w3c;
-      smax4z_w(pM[k], pX[k], pY[k], P.inv, w4b, w4c, w4d);
-      smax2_w(cM[k] - g, cX[k] - e, P.inv, w2a, w2b);
-      smax3_w(pM[k + 1] - g, pX[k + 1] - g, pY[k + 1] - e, P.inv, w3a, w3b, w3c);
+      const CellW w =
+          cell_weights(sm4z_core(pM[k], pX[k], pY[k], P.inv), sm2_core(cM[k] - g, cX[k] - e, P.inv),
+                       sm3_core(pM[k + 1] - g, pX[k + 1] - g, pY[k + 1] - e, P.inv));
+      float w4b = w.mM, w4c = w.mX, w4d = w.mY, w2a = w.xM, w2b = w.xX, w3a = w.yM, w3b = w.yX,
+            w3c = w.yY;
       if (!in) { /* outside the pair: nothing flows (selects, so garbage cannot leak) */
         EM = EX = EY = 0.0f;
         w4b = w4c = w4d = w2a = w2b = w3a = w3b = w3c = 0.0f;

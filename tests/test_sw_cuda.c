@@ -6,7 +6,9 @@
  * ~30 pairs of mixed shapes 1..300 (edge widths 1, 31-33, 63-65, 127-129, 255-257 included:
  * they change the strip width W and the number of bands) and two of 1024 on a side; random
  * gV per pair and gM per cell (NULL for some pairs).  Every output is poisoned with NaN
- * before each run, so an unwritten cell fails.  Compared per pair: V, M, dS, dgo, dge (per
+ * before each run, so an unwritten cell fails: the host outputs here, and on the GPU the
+ * device outputs and tables too (lac_cuda_backend_set_poison: lac_cuda_sw keeps its device
+ * buffers between calls, so an unwritten cell would otherwise show an earlier call's value).  Compared per pair: V, M, dS, dgo, dge (per
  * cell, or the per-pair sums).
  *
  * Tolerances (float32 against double, size-scaled): with L = n + m + 8 (the longest path,
@@ -19,7 +21,7 @@
  * lg2 an absolute ~2^-22 * tau ln 2); the gradients multiply weights along paths, each
  * weight carrying the rounding of its inputs / tau.  Measured on the CPU emulation (libm
  * exp2f/log2f): largest err/tol 0.18; with exp2f/log2f/1/x degraded on purpose to 4 ulp /
- * 2^-21 absolute / 1 ulp (worse than the SFU's documented bounds): 0.25.
+ * 2^-21 absolute / 1 ulp (worse than the SFU's documented bounds): 0.2.
  *
  * Without a GPU, the same batches run through lac_cuda_sw_emulated — the kernels' per-lane
  * code on the CPU (32 lanes in lock step) — and the test then exits 77 (skipped) if that
@@ -338,7 +340,8 @@ static void check_single(lac_backend *gpu, batch *B) {
   }
 }
 
-/* argument checks (they run before anything touches the device) */
+/* argument checks (lengths, tau and NULLs run before anything touches the device; the
+ * values are checked while packing into the backend's pinned staging) */
 static void check_args(lac_backend *gpu) {
   float S[4] = {1, 2, 3, 4}, go = 1, ge = 0.1f, V;
   lac_sw_pair p = {2, 2, S, &go, &ge};
@@ -397,6 +400,7 @@ int main(int argc, char **argv) {
     p.kind = LAC_BACKEND_CUDA;
     CHECK_OK(lac_backend_new(&p, &gpu, &err), &err);
     if (!gpu) return test_exit("test_sw_cuda");
+    lac_cuda_backend_set_poison(gpu, 1);
     struct cudaDeviceProp prop;
     if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
       printf("test_sw_cuda: device %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);

@@ -2,40 +2,47 @@
  * (lac_aligner_*), lac_sw_forward, lac_sw_backward and lac_sw_path of include/lac/align.h.
  * Semantics, gradient formulas and numerics: docs SW_AFFINE.md.
  *
- * Paths (chosen per aligner from the CPU, at run time; all compute each cell with the same
+ * Paths (chosen per aligner from the CPU at run time; all compute each cell with the same
  * float instruction sequence, so a cell's M/X/Y are bit-identical whichever path or batch
- * layout produced them; only the double reductions (V, scalar-penalty gradients) differ in
- * summation order):
+ * layout produced them; only the double reductions (V, scalar-penalty gradients) may differ
+ * in summation order, and the tests find them bit-identical too):
  *  - scalar: plain row-major loops, one pair at a time.  The oracle of the vector path, the
- *    path for tiny batches and the portable fallback.  Compiled twice: with FMA (target
- *    attribute) and generic (fmaf from libm, same results, slower).
- *  - vector (AVX-512: 16 lanes, AVX2+FMA: 8 lanes): a "group" of P pairs x S column strips
- *    fills the L = P*S lanes.  Lane (q, s) owns columns [s*w, s*w + w) of pair q and runs
- *    s rows behind lane s-1, so at time step t it computes row i = t - s: its left and
- *    diagonal neighbours at the strip's first column were made by lane s-1 one and two
- *    steps earlier and arrive by a lane shift.  Pairs of different lengths share a group:
- *    cells outside a pair (and the lag rows i < 0) get S = -1e30, whose smooth-max weights
- *    are exactly 0, so they neither change the pair's values nor receive gradient.  The
- *    planner picks S (and so P) per batch to balance the groups over the threads.
+ *    path for tiny batches (< SW_TINY_CELLS cells) and the portable fallback.  Compiled
+ *    twice: with FMA (target attribute) and generic (fmaf from libm: same results, slower).
+ *  - vector (AVX-512F: 16 lanes; AVX2 + FMA: 8 lanes; one template at the end of this file,
+ *    instantiated twice): a "group" of P pairs x S column strips fills the L = P*S lanes.
+ *    Lane (q, s) owns columns [s*w, s*w + w) of pair q and runs s rows behind lane s-1, so
+ *    at time step t it computes row i = t - s: its left and diagonal neighbours at the
+ *    strip's first column were made by lane s-1 one and two steps earlier and arrive by a
+ *    lane shift.  Pairs of different lengths share a group: cells outside a pair (and the
+ *    lag rows i < 0) get S = -1e30 and zero gaps, whose smooth-max weights are exactly 0,
+ *    so they neither change the pair's values nor receive gradient.  The planner picks S
+ *    (and so P) per batch to balance the groups over the threads (SWIPE-style lanes = pairs
+ *    when there are many pairs, strips when there are few).  The caller's row-major arrays
+ *    are packed into and out of the lane layout one time row at a time inside the kernels
+ *    (16 x 16 / 8 x 8 register transposes, masked loads and stores, software prefetch).
  *  - hard mode (tau = 0): scalar max/argmax per pair with a backpointer byte per cell.
- *    Threads run over groups (vector) or pairs (scalar, hard): OpenMP, n_threads.
+ * Threads run over groups (vector) or pairs (scalar, hard): OpenMP, the aligner's n_threads.
+ * The aligner's workspace grows to the largest batch seen; a warm aligner allocates nothing.
  *
- * Numerics: smax_t(v) = mx + t * log(sum exp((v_k - mx) / t)), mx = max v_k; exp is a
- * degree-6 polynomial after range reduction by ln 2 (Cephes expf coefficients), log splits
- * exponent and mantissa (Cephes logf).  Measured against double libm (tests/test_sw_cpu.c
- * prints it): exp max relative error 1.4e-7 (< 2 ulp) on [-87, 0], log 1.2e-7 on [1, 4].
+ * Numerics: smax_t(v) = mx + t * log(sum exp((v_k - mx) / t)), mx = max v_k, the terms
+ * sorted by a min/max network so that the largest one's exp (exactly 1) is not computed.
+ * exp: range reduction by ln 2 (two-constant Cody-Waite) and a degree-5 minimax polynomial
+ * with p(0) = 1 exactly; log: exponent / mantissa split and a degree-9 minimax log1p.  Fitted
+ * for this file; measured against double libm (tests/test_sw_cpu.c prints it): exp max
+ * relative error 1.6e-7 (1.4 ulp) on [-87, 0], log 9.8e-8 on [1, 4] (its domain here).
  * The backward recomputes every weight from the stored M/X/Y and the kept gaps with the
  * forward's instruction sequence (never the ratio exp((R' - R - S') / t)).  V and the
- * scalar-penalty gradients are summed in double.
+ * scalar-penalty gradients are summed in double.  Inputs must be finite with |x| <= 1e20
+ * (so that -1e30 - x rounds to -1e30); 0 < tau <= 1e20 or tau = 0.
  *
  * Not here: the double reference (sw_ref.c), the LAC loss (loss.c), CUDA, dL/dtau, and a
  * vectorised hard mode (hard mode is the scalar loop, threaded over pairs).
  */
 #ifndef SW_TEMPLATE /* ------------------------------------------- the file proper */
-#include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,11 +71,10 @@
 /* Test and benchmark hooks, not in align.h (tests/test_sw_cpu.c and bench/bench_sw.c declare
  * them).  lac_sw_cpu_force: path "auto" (the default), "scalar", "avx2" or "avx512" (refused
  * when the CPU lacks it); strips > 0 forces the strips per pair of the vector path (a power
- * of two <= the lane count), 0 lets the planner choose; stream 1 / 0 forces the vector
- * path's non-temporal stores on / off, -1 leaves them to the batch size.  lac_sw_cpu_path: the path the last
- * forward ran ("avx512", "avx2", "scalar-fma", "scalar", "hard"; "" before any). */
-lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, int stream,
-                            lac_error *err);
+ * of two <= the lane count), 0 lets the planner choose.  lac_sw_cpu_path: the path the last
+ * forward ran ("avx512/S" or "avx2/S" with S strips per pair, "scalar-fma", "scalar",
+ * "hard"; "" before any). */
+lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, lac_error *err);
 const char *lac_sw_cpu_path(const lac_aligner *a);
 /* y[k] = exp(x[k]) (which = 0) or log(x[k]) (which = 1) by the fast exp/log of `path`. */
 lac_status lac_sw_cpu_math(const char *path, int which, int n, const float *x, float *y,
@@ -79,12 +85,10 @@ lac_status lac_sw_cpu_math(const char *path, int which, int n, const float *x, f
  * them and -1e30 - x must round to -1e30): refused. */
 #define SW_VAL_MAX 1e20f
 #define SW_TAU_MAX 1e20f
+#define SW_TAU_MIN 1e-37f /* 1 / tau must be finite */
 /* batches with fewer cells than this run the scalar path (same results) */
 #define SW_TINY_CELLS 1024
 #define SW_MAX_LANES 16
-/* batches whose tables exceed this are written with non-temporal stores: they would leave
- * the last-level cache before the backward reads them anyway */
-#define SW_STREAM_BYTES ((size_t)8 << 20)
 
 enum { PATH_SCALAR = 0, PATH_AVX2 = 1, PATH_AVX512 = 2 };
 
@@ -230,8 +234,6 @@ static SW_AI float s_smax3(float a, float b, float c, float tau, float it) {
 
 typedef struct {
   int n, m;
-  int group, slot;      /* vector path: its group and pair slot q in it */
-  const float *go_in;   /* caller's pointers during the forward only */
   float go_s, ge_s;     /* scalar penalties (per_cell = 0) */
   float mx;             /* max of M over the pair */
   double sum;           /* soft: sum exp((M - mx) / tau) over the pair */
@@ -269,9 +271,7 @@ typedef struct {
   float *outM[SW_MAX_LANES], *outdS[SW_MAX_LANES], *outdgo[SW_MAX_LANES],
       *outdge[SW_MAX_LANES];
   int any_M, any_gM, any_dS, any_dgo, any_dge;
-  int stream;             /* write tables and outputs with non-temporal stores (big batches) */
   float *rowbuf;          /* [4][w][L] rows being packed or unpacked */
-  float *roll;            /* [3 states][3 rows][w][L]: the forward's last rows when streaming */
   int bad;                /* out: a packed input was not finite or beyond +-1e20 */
 } sw_kargs;
 
@@ -281,7 +281,6 @@ struct lac_aligner {
   int have_fma;
   int isa;           /* forced path, or -1 = auto */
   int force_strips;
-  int force_stream;  /* -1: by batch size */
   /* metadata workspace: pair states, sort keys, groups */
   unsigned char *meta;
   size_t meta_cap;
@@ -290,7 +289,6 @@ struct lac_aligner {
   size_t ws_cap;
   /* the last forward */
   int have_fwd, hard, per_cell, path, lanes, strips;
-  int stream;        /* the batch is too big for the caches: non-temporal stores */
   float tau;
   int n_pairs, n_groups;
   sw_pair_state *ps;
@@ -298,7 +296,7 @@ struct lac_aligner {
   float *tables;     /* arena of the pair/group tables */
   float *scratch;    /* n_threads x scratch_floats */
   size_t scratch_floats;
-  const char *path_name;
+  char path_name[32];
 };
 
 static int thread_id(void) {
@@ -581,6 +579,24 @@ static int cmp_group_cost(const void *x, const void *y) {
   return (a->pair[0] > b->pair[0]) - (a->pair[0] < b->pair[0]);
 }
 
+/* In-place Shell sort (qsort may allocate, and a warm aligner allocates nothing).  tmp:
+ * room for one element. */
+static void sort_inplace(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
+                         void *tmp) {
+  static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+  unsigned char *b = base;
+  for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+    const size_t h = gaps[g];
+    for (size_t i = h; i < n; i++) {
+      memcpy(tmp, b + i * size, size);
+      size_t j = i;
+      for (; j >= h && cmp(b + (j - h) * size, tmp) > 0; j -= h)
+        memcpy(b + j * size, b + (j - h) * size, size);
+      memcpy(b + j * size, tmp, size);
+    }
+  }
+}
+
 /* Groups of P = L / S consecutive pairs of `order` (largest first). */
 static int make_groups(const sw_pair_state *ps, const sw_sortkey *order, int n_pairs, int L,
                        int S, sw_group *g) {
@@ -605,7 +621,8 @@ static int make_groups(const sw_pair_state *ps, const sw_sortkey *order, int n_p
 /* Longest thread's work when the groups (costs sorted in place, largest first) are handed
  * to nt threads in that order, each to the least loaded one. */
 static double makespan(double *cost, int ng, int nt, double *load) {
-  qsort(cost, (size_t)ng, sizeof *cost, cmp_double_desc);
+  double tmp;
+  sort_inplace(cost, (size_t)ng, sizeof *cost, cmp_double_desc, &tmp);
   for (int t = 0; t < nt; t++) load[t] = 0;
   for (int i = 0; i < ng; i++) {
     int best = 0;
@@ -697,8 +714,6 @@ lac_status lac_aligner_new(const lac_aligner_params *params, lac_aligner **out, 
     a->isa_best = PATH_AVX2;
 #endif
   a->isa = -1;
-  a->force_stream = -1;
-  a->path_name = "";
   *out = a;
   lac_error_clear(err);
   return LAC_OK;
@@ -711,9 +726,9 @@ void lac_aligner_free(lac_aligner *a) {
   free(a);
 }
 
-lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, int stream,
-                            lac_error *err) {
-  if (!a || !path) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_sw_cpu_force: NULL argument");
+lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, lac_error *err) {
+  if (!a || !path)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_sw_cpu_force: NULL argument");
   int isa;
   if (!strcmp(path, "auto")) isa = -1;
   else if (!strcmp(path, "scalar")) isa = PATH_SCALAR;
@@ -731,7 +746,6 @@ lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, int st
                          strips);
   a->isa = isa;
   a->force_strips = strips;
-  a->force_stream = stream < 0 ? -1 : stream > 0;
   lac_error_clear(err);
   return LAC_OK;
 }
@@ -742,6 +756,7 @@ lac_status lac_sw_cpu_math(const char *path, int which, int n, const float *x, f
                            lac_error *err) {
   if (!path || (n > 0 && (!x || !y)) || n < 0 || (which != 0 && which != 1))
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_sw_cpu_math: bad argument");
+  lac_error_clear(err);
   if (!strcmp(path, "scalar")) {
     for (int k = 0; k < n; k++) y[k] = which ? s_log(x[k]) : s_exp(x[k]);
     return LAC_OK;
@@ -772,7 +787,7 @@ static lac_status check_batch(lac_aligner *a, const lac_sw_options *opt, int n_p
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_sw_forward: %s is NULL",
                          !pairs ? "pairs" : "V");
   const float tau = opt->tau;
-  if (!(tau >= 0.0f) || !(tau <= SW_TAU_MAX) || (tau > 0.0f && !isfinite(1.0f / tau)))
+  if (!(tau == 0.0f || (tau >= SW_TAU_MIN && tau <= SW_TAU_MAX)))
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "lac_sw_forward: tau = %g; use 0 (hard) or a value in [1e-37, 1e20]",
                          (double)tau);
@@ -830,22 +845,21 @@ static sw_vec_ops vec_ops(int isa) {
 
 /* per-thread scratch of the vector path: packing rows, the adjoint slots, lane arrays */
 typedef struct {
-  float *rowbuf, *slots, *roll;
+  float *rowbuf, *slots;
   float *lane_mx, *cv;
   double *lane_sum, *lane_dgo, *lane_dge;
 } sw_scratch;
 
 static size_t scratch_floats_for(int max_w, int L) {
-  return align16((size_t)4 * max_w * L) + align16((size_t)3 * max_w * 8 * L) +
-         align16((size_t)9 * max_w * L) + 8 * SW_MAX_LANES;
+  return align16((size_t)4 * max_w * L) + align16((size_t)3 * (6 * max_w + 2) * L) +
+         8 * SW_MAX_LANES;
 }
 
 static sw_scratch scratch_of(const lac_aligner *a, int tid, int max_w) {
   sw_scratch s;
   float *p = a->scratch + (size_t)tid * a->scratch_floats;
   s.rowbuf = p, p += align16((size_t)4 * max_w * a->lanes);
-  s.slots = p, p += align16((size_t)3 * max_w * 8 * a->lanes);
-  s.roll = p, p += align16((size_t)9 * max_w * a->lanes);
+  s.slots = p, p += align16((size_t)3 * (6 * max_w + 2) * a->lanes);
   s.lane_mx = p, p += SW_MAX_LANES;
   s.cv = p, p += SW_MAX_LANES;
   s.lane_sum = (double *)p, p += 2 * SW_MAX_LANES;
@@ -879,8 +893,7 @@ static void group_kargs(const lac_aligner *a, const sw_group *G, const sw_scratc
   ka->ge = ka->go + (pc ? (size_t)G->tsteps * row : (size_t)L);
   ka->lane_mx = sc->lane_mx, ka->lane_sum = sc->lane_sum, ka->cv = sc->cv;
   ka->lane_dgo = sc->lane_dgo, ka->lane_dge = sc->lane_dge;
-  ka->slots = sc->slots, ka->rowbuf = sc->rowbuf, ka->roll = sc->roll;
-  ka->stream = a->stream;
+  ka->slots = sc->slots, ka->rowbuf = sc->rowbuf;
   for (int k = 0; k < L; k++) {
     const int q = k / S, s = k % S;
     ka->lag[k] = s;
@@ -917,7 +930,8 @@ static lac_status fwd_vector(lac_aligner *a, const lac_sw_options *opt, int n_pa
   sw_group *groups = (sw_group *)(keys + n_pairs);
   double *costs = (double *)(groups + n_pairs), *loads = costs + n_pairs;
   for (int p = 0; p < n_pairs; p++) keys[p].key = (double)ps[p].n * ps[p].m, keys[p].idx = p;
-  qsort(keys, (size_t)n_pairs, sizeof *keys, cmp_key_desc);
+  sw_sortkey ktmp;
+  sort_inplace(keys, (size_t)n_pairs, sizeof *keys, cmp_key_desc, &ktmp);
   /* strips per pair: the fewest-steps plan over the threads (ties: more strips, smaller groups) */
   int best_S = a->force_strips && a->force_strips <= L ? a->force_strips : 0;
   if (!best_S) {
@@ -931,19 +945,17 @@ static lac_status fwd_vector(lac_aligner *a, const lac_sw_options *opt, int n_pa
   }
   const int S = best_S;
   const int ng = make_groups(ps, keys, n_pairs, L, S, groups);
-  qsort(groups, (size_t)ng, sizeof *groups, cmp_group_cost);
+  sw_group gtmp;
+  sort_inplace(groups, (size_t)ng, sizeof *groups, cmp_group_cost, &gtmp);
   a->groups = groups, a->n_groups = ng, a->lanes = L, a->strips = S;
   a->per_cell = pc, a->tau = opt->tau;
   size_t tab = 0;
   for (int g = 0; g < ng; g++) {
     groups[g].off = tab;
     tab += group_table_floats(&groups[g], L, pc);
-    for (int q = 0; q < groups[g].np; q++)
-      ps[groups[g].pair[q]].group = g, ps[groups[g].pair[q]].slot = q;
   }
   const int max_w = groups_max_w(a);
   a->scratch_floats = scratch_floats_for(max_w, L);
-  a->stream = a->force_stream >= 0 ? a->force_stream : sizeof(float) * tab > SW_STREAM_BYTES;
   if (grow(&a->ws, &a->ws_cap, sizeof(float) * (tab + (size_t)nt * a->scratch_floats)))
     return lac_error_set(err, LAC_ERR_NOMEM, "lac_sw_forward: out of memory (%zu MiB of tables)",
                          (sizeof(float) * tab) >> 20);
@@ -1069,7 +1081,7 @@ lac_status lac_sw_forward(lac_aligner *a, const lac_sw_options *opt, int n_pairs
                           const lac_sw_pair *pairs, float *V, float *const *M, lac_error *err) {
   if (!a) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_sw_forward: aligner is NULL");
   a->have_fwd = 0;
-  a->path_name = "";
+  a->path_name[0] = 0;
   size_t cells = 0;
   lac_status st = check_batch(a, opt, n_pairs, pairs, V, &cells, err);
   if (st) return st;
@@ -1084,11 +1096,15 @@ lac_status lac_sw_forward(lac_aligner *a, const lac_sw_options *opt, int n_pairs
   }
   a->hard = hard, a->per_cell = opt->per_cell_gaps, a->tau = opt->tau, a->path = isa;
   a->n_pairs = n_pairs;
-  a->path_name = hard ? "hard"
-                 : isa == PATH_AVX512 ? "avx512"
-                 : isa == PATH_AVX2   ? "avx2"
-                 : a->have_fma        ? "scalar-fma"
-                                      : "scalar";
+  const char *name = hard ? "hard"
+                     : isa == PATH_AVX512 ? "avx512"
+                     : isa == PATH_AVX2   ? "avx2"
+                     : a->have_fma        ? "scalar-fma"
+                                          : "scalar";
+  if (isa == PATH_SCALAR)
+    snprintf(a->path_name, sizeof a->path_name, "%s", name);
+  else
+    snprintf(a->path_name, sizeof a->path_name, "%s/%d", name, a->strips);
   a->have_fwd = 1;
   lac_error_clear(err);
   return LAC_OK;
@@ -1125,6 +1141,7 @@ static int bwd_vector(lac_aligner *a, const float *gV, const float *const *gM,
   const sw_vec_ops ops = vec_ops(a->path);
   const int max_w = groups_max_w(a);
   int bad = 0;
+  (void)nt; /* without OpenMP */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(| : bad)
   for (int g = 0; g < a->n_groups; g++) {
     const sw_group *G = &a->groups[g];
@@ -1384,7 +1401,6 @@ VHELP vf V(ldn)(const float *p, int nv, vf fill, unsigned *bad) {
 VHELP void V(stn)(float *p, int nv, vf x) {
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << nv) - 1), x);
 }
-VHELP void V(stream)(float *p, vf x) { _mm512_stream_ps(p, x); }
 /* r[k][c] -> r[c][k], 16 x 16 */
 VHELP void V(transpose)(vf r[VL]) {
   vf t[VL];
@@ -1492,7 +1508,6 @@ VHELP vf V(ldn)(const float *p, int nv, vf fill, unsigned *bad) {
   return x;
 }
 VHELP void V(stn)(float *p, int nv, vf x) { _mm256_maskstore_ps(p, V(lanemask)(nv), x); }
-VHELP void V(stream)(float *p, vf x) { _mm256_stream_ps(p, x); }
 VHELP void V(transpose)(vf r[VL]) {
   vf t[VL], u[VL];
   for (int i = 0; i < VL; i += 2) {
@@ -1697,18 +1712,11 @@ VHELP void V(unpack_row)(const sw_kargs *a, float *const *out, int t, int dir,
     V(transpose)(r);
     for (int k = 0; k < VL; k++) {
       const int nv = cnt[k] - c0;
-      if (nv >= VL && a->stream && !((uintptr_t)(rows[k] + c0) % (VL * sizeof(float))))
-        V(stream)(rows[k] + c0, r[k]);
-      else if (nv > 0)
-        V(stn)(rows[k] + c0, nv > VL ? VL : nv, r[k]);
+      if (nv > 0) V(stn)(rows[k] + c0, nv > VL ? VL : nv, r[k]);
     }
   }
 }
 
-/* dst[0 .. n) = src[0 .. n), n a multiple of VL, non-temporal */
-VHELP void V(stream_copy)(float *dst, const float *src, size_t n) {
-  for (size_t k = 0; k < n; k += VL) V(stream)(dst + k, V(ld)(src + k));
-}
 
 /* ---- y = exp(x) or log(x) over an array (the math hook) */
 static VTARGET void V(sw_math)(int which, int n, const float *x, float *y) {
@@ -1723,43 +1731,27 @@ static VTARGET void V(sw_math)(int which, int n, const float *x, float *y) {
 /* ---- forward of one group (layout: see sw_kargs and the file's opening comment) */
 
 static VTARGET void V(sw_fwd)(sw_kargs *a) {
-  const int w = a->w, T = a->tsteps, st = a->stream;
+  const int w = a->w, T = a->tsteps;
   const size_t row = (size_t)w * VL;
-  float *Sr = a->rowbuf, *gobuf = a->rowbuf + row, *gebuf = a->rowbuf + 2 * row;
+  float *Sr = a->rowbuf;
   const V(shift_t) sh = V(shift_make)(a->strips);
   const vf neg = V(set1)(NEG), tau = V(set1)(a->tau), it = V(set1)(a->inv_tau);
-  /* streaming: rows t, t-1, t-2 live in roll ([state][t mod 3]) and go to the tables by
-   * non-temporal stores; otherwise the tables are read and written in place */
-  float *tab[3] = {a->M, a->X, a->Y};
-  for (int q = 0; q < 3; q++)
-    for (size_t k = 0; k < 2 * row; k += VL) V(st)(tab[q] + k, neg);
-  if (st)
-    for (int q = 0; q < 3; q++)
-      for (int r = 1; r < 3; r++)
-        for (size_t k = 0; k < row; k += VL) V(st)(a->roll + (size_t)(3 * q + r) * row + k, neg);
+  for (size_t k = 0; k < 2 * row; k += VL) {
+    V(st)(a->M + k, neg);
+    V(st)(a->X + k, neg);
+    V(st)(a->Y + k, neg);
+  }
   const size_t gstep = a->per_cell ? VL : 0;
   vf mxacc = neg;
   for (int t = 0; t < T; t++) {
-    float *cur[3], *prv[3], *pp[3];
-    for (int q = 0; q < 3; q++) {
-      if (st) {
-        float *base = a->roll + (size_t)3 * q * row;
-        cur[q] = base + (size_t)(t % 3) * row;
-        prv[q] = base + (size_t)((t + 2) % 3) * row;
-        pp[q] = base + (size_t)((t + 1) % 3) * row;
-      } else {
-        cur[q] = tab[q] + (size_t)(t + 2) * row;
-        prv[q] = cur[q] - row, pp[q] = prv[q] - row;
-      }
-    }
-    float *Mc = cur[0], *Xc = cur[1], *Yc = cur[2];
-    const float *Mp = prv[0], *Xp = prv[1], *Yp = prv[2];
-    const float *Mpp = pp[0], *Xpp = pp[1], *Ypp = pp[2];
-    float *gor = a->go, *ger = a->ge;
+    float *Mc = a->M + (size_t)(t + 2) * row, *Xc = a->X + (size_t)(t + 2) * row,
+          *Yc = a->Y + (size_t)(t + 2) * row;
+    const float *Mp = Mc - row, *Xp = Xc - row, *Yp = Yc - row;
+    const float *Mpp = Mp - row, *Xpp = Xp - row, *Ypp = Yp - row;
+    float *gor = a->go + (a->per_cell ? (size_t)t * row : 0);
+    float *ger = a->ge + (a->per_cell ? (size_t)t * row : 0);
     V(pack_row)(a, a->inS, t, 1, NEG, Sr);
     if (a->per_cell) {
-      gor = st ? gobuf : a->go + (size_t)t * row;
-      ger = st ? gebuf : a->ge + (size_t)t * row;
       V(pack_row)(a, a->ingo, t, 1, 0.0f, gor);
       V(pack_row)(a, a->inge, t, 1, 0.0f, ger);
     }
@@ -1781,15 +1773,7 @@ static VTARGET void V(sw_fwd)(sw_kargs *a) {
       Md = Mu, Xd = Xu, Yd = Yu, Ml = M, Xl = X;
     }
     if (a->any_M) V(unpack_row)(a, a->outM, t, 1, Mc);
-    if (st) {
-      for (int q = 0; q < 3; q++) V(stream_copy)(tab[q] + (size_t)(t + 2) * row, cur[q], row);
-      if (a->per_cell) {
-        V(stream_copy)(a->go + (size_t)t * row, gobuf, row);
-        V(stream_copy)(a->ge + (size_t)t * row, gebuf, row);
-      }
-    }
   }
-  if (st) _mm_sfence();
   /* the pair's max: over its S lanes */
   float lm[VL] __attribute__((aligned(64)));
   V(st)(lm, mxacc);
@@ -1933,7 +1917,6 @@ static VTARGET void V(sw_bwd)(sw_kargs *a) {
     if (a->any_dgo) V(unpack_row)(a, a->outdgo, t, -1, dgor);
     if (a->any_dge) V(unpack_row)(a, a->outdge, t, -1, dger);
   }
-  if (a->stream) _mm_sfence();
   if (!a->per_cell) {
     V(dst)(a->lane_dgo, olo, ohi);
     V(dst)(a->lane_dge, elo, ehi);

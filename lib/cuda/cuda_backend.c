@@ -2,18 +2,86 @@
  * backend, and row-major sgemm through cuBLAS (column-major) by computing C^T = B^T A^T.
  * The encoder does not run here yet (runs_encoder = 0): loading a model on this backend
  * reports LAC_ERR_UNSUPPORTED.  Kernels of our own live in kernels/.
- * Not here: memory pools, cuDNN convolutions (later issues). */
+ * Scratch for lac_cuda_sw (lib/cuda/cuda_align.c): one device buffer and one pinned host
+ * buffer per backend, grow-only, freed in cuda_destroy (lac_cuda_backend_scratch, kernels.h).
+ * Not here: general memory pools, cuDNN convolutions (later issues). */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdlib.h>
 
+#include "../../kernels/kernels.h" /* lac_cuda_scratch; kernels/ is not on the include path */
 #include "lac_internal.h"
 
 typedef struct {
   int device;
   cudaStream_t stream;
   cublasHandle_t blas;
+  void *dev, *host;          /* lac_cuda_sw scratch: device, pinned host (grow-only) */
+  size_t dev_cap, host_cap;  /* their sizes in bytes */
+  int poison;                /* test hook, lac_cuda_backend_set_poison */
 } cuda_impl;
+
+static const lac_backend_ops cuda_ops;
+
+#define SCRATCH_GRAIN ((size_t)2 << 20)
+
+/* grow to at least need (x1.25 slack, 2 MiB grain), contents not kept */
+static size_t scratch_size(size_t need, size_t cap) {
+  size_t want = need + need / 4;
+  if (want < cap + cap / 2) want = cap + cap / 2;
+  return (want + SCRATCH_GRAIN - 1) / SCRATCH_GRAIN * SCRATCH_GRAIN;
+}
+
+int lac_cuda_backend_scratch(struct lac_backend *b, size_t dev_bytes, size_t host_bytes,
+                             lac_cuda_scratch *out) {
+  cuda_impl *impl = b->impl;
+  cudaError_t ce = cudaSuccess;
+  if (dev_bytes > impl->dev_cap || host_bytes > impl->host_cap) {
+    if ((ce = cudaStreamSynchronize(impl->stream)) != cudaSuccess) return (int)ce;
+  }
+  if (dev_bytes > impl->dev_cap) {
+    size_t sz = scratch_size(dev_bytes, impl->dev_cap);
+    if (impl->dev) cudaFree(impl->dev);
+    impl->dev = NULL;
+    impl->dev_cap = 0;
+    if ((ce = cudaMalloc(&impl->dev, sz)) != cudaSuccess) {
+      cudaGetLastError(); /* clear the sticky-free allocation error */
+      impl->dev = NULL;
+      if ((ce = cudaMalloc(&impl->dev, dev_bytes)) != cudaSuccess) { /* no slack */
+        impl->dev = NULL;
+        return (int)ce;
+      }
+      sz = dev_bytes;
+    }
+    impl->dev_cap = sz;
+  }
+  if (host_bytes > impl->host_cap) {
+    size_t sz = scratch_size(host_bytes, impl->host_cap);
+    if (impl->host) cudaFreeHost(impl->host);
+    impl->host = NULL;
+    impl->host_cap = 0;
+    if ((ce = cudaMallocHost(&impl->host, sz)) != cudaSuccess) {
+      cudaGetLastError();
+      impl->host = NULL;
+      if ((ce = cudaMallocHost(&impl->host, host_bytes)) != cudaSuccess) {
+        impl->host = NULL;
+        return (int)ce;
+      }
+      sz = host_bytes;
+    }
+    impl->host_cap = sz;
+  }
+  out->dev = impl->dev;
+  out->host = impl->host;
+  out->stream = (void *)impl->stream;
+  out->poison = impl->poison;
+  return 0;
+}
+
+void lac_cuda_backend_set_poison(struct lac_backend *b, int on) {
+  if (b && b->ops == &cuda_ops && b->impl)
+    ((cuda_impl *)b->impl)->poison = on ? 1 : 0;
+}
 
 static lac_status cuda_gemm(lac_backend *b, int ta, int tb, int m, int n, int k, float alpha,
                             const float *a, int lda, const float *bm, int ldb, float beta, float *c,
@@ -35,6 +103,12 @@ static lac_status cuda_gemm(lac_backend *b, int ta, int tb, int m, int n, int k,
 static void cuda_destroy(lac_backend *b) {
   cuda_impl *impl = b->impl;
   if (!impl) return;
+  if (impl->dev || impl->host) {
+    cudaSetDevice(impl->device);
+    if (impl->stream) cudaStreamSynchronize(impl->stream);
+    if (impl->dev) cudaFree(impl->dev);
+    if (impl->host) cudaFreeHost(impl->host);
+  }
   if (impl->blas) cublasDestroy(impl->blas);
   if (impl->stream) cudaStreamDestroy(impl->stream);
   free(impl);
