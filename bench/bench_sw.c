@@ -21,9 +21,7 @@
 #include "lac/align.h"
 #include "lac_internal.h"
 
-/* hooks of lib/align/sw_cpu.c (not in align.h) */
-lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, lac_error *err);
-const char *lac_sw_cpu_path(const lac_aligner *a);
+#include "align/sw_cpu.h" /* hooks of lib/align/sw_cpu.c (not in align.h) */
 
 static double now(void) {
   struct timespec ts;

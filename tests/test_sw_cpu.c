@@ -47,11 +47,7 @@
 #define HAVE_SW_REF 0
 #endif
 
-/* hooks of sw_cpu.c (not in align.h) */
-lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, lac_error *err);
-const char *lac_sw_cpu_path(const lac_aligner *a);
-lac_status lac_sw_cpu_math(const char *path, int which, int n, const float *x, float *y,
-                           lac_error *err);
+#include "align/sw_cpu.h" /* hooks of sw_cpu.c (not in align.h) */
 
 #define EPS32 1.1920929e-7
 #define MAXP 300

@@ -68,17 +68,7 @@
 
 #define SW_AI inline __attribute__((always_inline))
 
-/* Test and benchmark hooks, not in align.h (tests/test_sw_cpu.c and bench/bench_sw.c declare
- * them).  lac_sw_cpu_force: path "auto" (the default), "scalar", "avx2" or "avx512" (refused
- * when the CPU lacks it); strips > 0 forces the strips per pair of the vector path (a power
- * of two <= the lane count), 0 lets the planner choose.  lac_sw_cpu_path: the path the last
- * forward ran ("avx512/S" or "avx2/S" with S strips per pair, "scalar-fma", "scalar",
- * "hard"; "" before any). */
-lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, lac_error *err);
-const char *lac_sw_cpu_path(const lac_aligner *a);
-/* y[k] = exp(x[k]) (which = 0) or log(x[k]) (which = 1) by the fast exp/log of `path`. */
-lac_status lac_sw_cpu_math(const char *path, int which, int n, const float *x, float *y,
-                           lac_error *err);
+#include "align/sw_cpu.h" /* the test and benchmark hooks */
 
 #define NEG LAC_SW_NEG_INF
 /* |S|, |go|, |ge| above this would reach the sentinel's scale (a path sums up to n + m of
