@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh — the main job until the GStreamer elements land: build lac, make a seeded
-# ResNet-18/112 LAC encoder, show its architecture, and embed a generated clip into an
-# embeddings file.  Usage: pipelines/demo.sh [OUTDIR]   (default: demo-out)
+# ResNet-18/112 LAC encoder, show its architecture, embed two generated clips into
+# embeddings files and locally align them.  Usage: pipelines/demo.sh [OUTDIR]   (default: demo-out)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-demo-out}
@@ -12,4 +12,9 @@ lac="$root/build/tools/lac"
 "$lac" model init --arch resnet18-112 --seed 1 --name demo -o "$out/model.safetensors"
 "$lac" info "$out/model.safetensors"
 "$lac" embed "$out/model.safetensors" --synthetic 64 -o "$out/embeddings.safetensors"
-echo "outputs: $out/model.safetensors (model), $out/embeddings.safetensors (64 x 128 embeddings)"
+"$lac" embed "$out/model.safetensors" --synthetic 48 --seed 7 -o "$out/embeddings2.safetensors"
+# locally align the two clips (cosine similarity minus 0.5, so unrelated frames score < 0)
+"$lac" align "$out/embeddings.safetensors" "$out/embeddings2.safetensors" --similarity cosine \
+  --offset 0.5 --soft-out "$out/alignment.safetensors"
+echo "outputs: $out/model.safetensors (model), $out/embeddings*.safetensors (embeddings),"
+echo "         $out/alignment.safetensors (soft match probabilities and similarity matrix)"
