@@ -92,6 +92,26 @@ int lac_cuda_backend_scratch(struct lac_backend *b, size_t dev_bytes, size_t hos
  * rather than as a stale value of an earlier call.  Off by default (the library path). */
 void lac_cuda_backend_set_poison(struct lac_backend *b, int on);
 
+/* ---------------------------------------------------------------- LAC loss pieces
+ * (kernels/loss.cu, for lib/cuda/cuda_loss.c).  Batches: [B][T][T] matrices, [B*T] rows.
+ * kind: lac_similarity (0 inverse squared distance, 1 negative squared distance, 2 cosine). */
+/* nrm[r] = sum_k x[r][k]^2 (double) for rows r of x [rows][d] */
+int lac_cuda_loss_norms(const float *x, size_t rows, int d, double *nrm, void *stream);
+/* S[b][i][j] = sim from the Gram G[b][i][j] = x_i . y_j and the squared norms n1, n2 ([B][T]);
+ * squared distances are n1 + n2 - 2 G clamped at >= 0 */
+int lac_cuda_loss_sim(int kind, double eps, int B, int T, const float *G, const double *n1,
+                      const double *n2, float *S, void *stream);
+/* out[b][j][i] = in[b][i][j] */
+int lac_cuda_loss_transpose(int B, int T, const float *in, float *out, void *stream);
+/* Backward of sum gS .* sim(x, y) plus the contrastive sum gz .* (x y^T) as
+ *   dx = P y + rd .* x,  dy = P^T x + cd .* y  (per pair; P [B][T][T], rd, cd [B][T]) */
+int lac_cuda_loss_simgrad(int kind, double eps, int B, int T, const float *G, const double *n1,
+                          const double *n2, const float *gS, const float *gz, float *P, float *rd,
+                          float *cd, void *stream);
+/* y[r][k] += r[r] * x[r][k] for rows x [rows][d] */
+int lac_cuda_loss_row_axpy(size_t rows, int d, const float *r, const float *x, float *y,
+                           void *stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,22 +27,24 @@ cflags=(-std=c11 -O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -D_POSIX_C_SOURC
 nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
          -Xptxas -v -Xcompiler -Wall,-Wextra -I"$root/kernels")
 libsrc=(lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend.c
-        lib/cuda/cuda_backend.c lib/cuda/cuda_align.c lib/align/sw_ref.c)
-mains=(tests/test_cuda.c tests/test_sw_cuda.c bench/bench_sw_cuda.c)
+        lib/cuda/cuda_backend.c lib/cuda/cuda_align.c lib/align/sw_ref.c
+        lib/cuda/cuda_loss.c lib/align/loss.c lib/align/similarity.c lib/align/sw_cpu.c
+        lib/core/safetensors.c)
+mains=(tests/test_cuda.c tests/test_sw_cuda.c tests/test_loss_cuda.c bench/bench_sw_cuda.c)
 build() {
   mkdir -p "$obj/lib" "$obj/main"
   for f in "${libsrc[@]}"; do
     gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .c).o" || return 1
   done
-  for f in kernels/epilogue.cu kernels/sw_affine.cu; do
+  for f in kernels/epilogue.cu kernels/sw_affine.cu kernels/loss.cu; do
     echo "== nvcc $f"
-    nvcc "${nvflags[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .cu).o" || return 1
+    nvcc "${nvflags[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .cu)_cu.o" || return 1
   done
   for f in "${mains[@]}"; do
     local b
     b=$(basename "$f" .c)
     gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/main/$b.o" || return 1
-    gcc "$obj/main/$b.o" "$obj"/lib/*.o -o "$obj/$b" -L"$dev/lib" -l:libopenblas.so.0 \
+    gcc "$obj/main/$b.o" "$obj"/lib/*.o -o "$obj/$b" -L"$dev/lib" -l:libopenblas.so.0 -l:libcjson.so.1 \
       -L"$cuda/lib64" -lcudart -lcublas -lstdc++ -lm -Wl,-rpath,"$dev/lib" \
       -Wl,-rpath,"$cuda/lib64" || return 1
   done
@@ -75,6 +77,8 @@ echo "================ test_cuda"
 run_test test_cuda
 echo "================ test_sw_cuda"
 run_test test_sw_cuda
+echo "================ test_loss_cuda"
+run_test test_loss_cuda "$root/tests/ref"
 
 rc_bench=-
 rc_torch=-
@@ -109,6 +113,8 @@ echo "|---|---|---|"
 echo "| test_cuda: cuBLAS sgemm (4 transposes) and the epilogue kernel vs the CPU | $card | $(result "$rc_test_cuda") |"
 summ=$(grep '^summary' "$out/test_sw_cuda.log" | sed 's/^summary: largest err\/tol over all runs: *//; s/|/\//g')
 echo "| test_sw_cuda: SW-affine fwd+bwd (V, M, dS, dgo, dge) vs the double reference, mixed batches; largest err/tol: $summ | $card | $(result "$rc_test_sw_cuda") |"
+lsumm=$(grep '^summary' "$out/test_loss_cuda.log" | sed 's/^summary: //; s/|/\//g')
+echo "| test_loss_cuda: lac_cuda_loss vs lac_loss (CPU) on tests/ref/loss_*: terms, de1, de2, dgo, dge (masked cases refused, skipped); ${lsumm:-no summary} | $card | $(result "$rc_test_loss_cuda") |"
 if [ "$bench" = 1 ] && [ "$rc_bench" = 77 ]; then
   echo "| bench_sw_cuda, bench_sw_torch_gpu.py | $card | skipped (no GPU) |"
 elif [ "$bench" = 1 ]; then
@@ -140,7 +146,7 @@ fi
 rm -rf "$obj"
 # 1 when something failed, 77 when every test skipped (no GPU), else 0
 rc=77
-for r in "$rc_test_cuda" "$rc_test_sw_cuda"; do
+for r in "$rc_test_cuda" "$rc_test_sw_cuda" "$rc_test_loss_cuda"; do
   case "$r" in 0) [ "$rc" = 77 ] && rc=0 ;; 77) ;; *) rc=1 ;; esac
 done
 case "$rc_bench" in -|0|77) ;; *) rc=1 ;; esac
