@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align/loss_pieces.h"
 #include "lac/align.h"
 
 /* ---------------------------------------------------------------- presets */
@@ -189,12 +190,12 @@ static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell) {
 
 /* label[a][c] for n1 x n2 frames: w = exp(-(s1[a] - s2[c])^2 / (2 var)) / rowsum, computed
  * as exp(-(d2 - min_c d2) / (2 var)) so the row's largest weight is 1 (no 0/0). */
-static void make_labels(int n1, int n2, const int64_t *s1, const int *r1, const int64_t *s2,
-                        const int *r2, double var, double *lab) {
+void lac_loss_make_labels(int n1, int n2, const int64_t *s1, const int *r1, const int64_t *s2,
+                          const int *r2, double var, double *lab) {
   for (int a = 0; a < n1; a++) {
     double *row = lab + (size_t)a * n2, mn = INFINITY, sum = 0;
     for (int c = 0; c < n2; c++) {
-      double t = (double)s1[r1[a]] - (double)s2[r2[c]];
+      double t = (double)s1[r1 ? r1[a] : a] - (double)s2[r2 ? r2[c] : c];
       row[c] = t * t;
       if (row[c] < mn) mn = row[c];
     }
@@ -207,7 +208,7 @@ static void make_labels(int n1, int n2, const int64_t *s1, const int *r1, const 
 }
 
 /* In place: row-wise softmax of x [rows][cols] (max-subtracted, sums in double). */
-static void softmax_rows(int rows, int cols, const float *x, float *y) {
+void lac_loss_softmax_rows(int rows, int cols, const float *x, float *y) {
   for (int a = 0; a < rows; a++) {
     const float *xr = x + (size_t)a * cols;
     float *yr = y + (size_t)a * cols;
@@ -221,7 +222,8 @@ static void softmax_rows(int rows, int cols, const float *x, float *y) {
 }
 
 /* g = dL/dx of y = softmax_row(x), given dy: g = y * (dy - sum_c dy_c y_c) (scaled by 1). */
-static void softmax_rows_backward(int rows, int cols, const float *y, const float *dy, float *g) {
+void lac_loss_softmax_rows_backward(int rows, int cols, const float *y, const float *dy,
+                                    float *g) {
   for (int a = 0; a < rows; a++) {
     const float *yr = y + (size_t)a * cols, *dr = dy + (size_t)a * cols;
     double dot = 0;
@@ -235,8 +237,8 @@ static void softmax_rows_backward(int rows, int cols, const float *y, const floa
  *   kl = 1: returns sum_c lab_c (log lab_c - log q_c) (0 log 0 = 0)
  *   kl = 0: returns -sum_c lab_c log q_c
  * g (when non-NULL) receives scale * d(result)/dx. */
-static double soft_target_row(int n, const float *x, const double *lab, double eps, int kl,
-                              double scale, float *g) {
+double lac_loss_soft_target_row(int n, const float *x, const double *lab, double eps, int kl,
+                                double scale, float *g) {
   float mx = x[0];
   for (int c = 1; c < n; c++)
     if (x[c] > mx) mx = x[c];
@@ -430,14 +432,14 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     const int n1 = w.n1[b], n2 = w.n2[b];
     const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
     const float *x = w.e1c + (size_t)b * Td, *y = w.e2c + (size_t)b * Td;
-    make_labels(n1, n2, s1 + (size_t)b * T, r1, s2 + (size_t)b * T, r2, p->label_var, w.lab);
+    lac_loss_make_labels(n1, n2, s1 + (size_t)b * T, r1, s2 + (size_t)b * T, r2, p->label_var, w.lab);
 
     /* contrastive: z = x y^T / temperature, KL per row, / (n1 n2) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1, n2, d, (float)(1.0 / temp), x, d, y, d,
                 0.f, w.z, n2);
     double con = 0, gscale = (double)p->alpha / ((double)B * n1 * n2);
     for (int i = 0; i < n1; i++)
-      con += soft_target_row(n2, w.z + (size_t)i * n2, w.lab + (size_t)i * n2, eps_log, 1,
+      con += lac_loss_soft_target_row(n2, w.z + (size_t)i * n2, w.lab + (size_t)i * n2, eps_log, 1,
                              gscale / temp, want_e ? w.gz + (size_t)i * n2 : NULL);
     con /= (double)n1 * n2;
     if (want_e && p->alpha != 0) {
@@ -458,8 +460,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
 
     /* alignment logits from A = softmax_row(M12) (n1 x n2), Bm = softmax_row(M21) (n2 x n1) */
     const float *M12 = w.Mp[2 * b], *M21 = w.Mp[2 * b + 1];
-    softmax_rows(n1, n2, M12, w.A);
-    softmax_rows(n2, n1, M21, w.Bm);
+    lac_loss_softmax_rows(n1, n2, M12, w.A);
+    lac_loss_softmax_rows(n2, n1, M21, w.Bm);
     if (p->logits == LAC_LOGITS_MATMUL) {
       /* columns at their frame positions, zeros at masked frames: logits[a][c] =
        * sum_t A[a][t] Bm[c][t] over positions t valid in both views */
@@ -479,7 +481,7 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     const int back_m = want && !p->stop_grad_m && p->beta != 0;
     double ce = 0, cscale = (double)p->beta / ((double)B * n1);
     for (int i = 0; i < n1; i++)
-      ce += soft_target_row(n2, w.lg + (size_t)i * n2, w.lab + (size_t)i * n2, 0.0, 0, cscale,
+      ce += lac_loss_soft_target_row(n2, w.lg + (size_t)i * n2, w.lab + (size_t)i * n2, 0.0, 0, cscale,
                             back_m ? w.glg + (size_t)i * n2 : NULL);
     ce /= n1;
     float *gM12 = w.gMp[2 * b], *gM21 = w.gMp[2 * b + 1];
@@ -502,8 +504,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
             w.dBm[(size_t)j * n1 + i] = g * w.A[(size_t)i * n2 + j];
           }
       }
-      softmax_rows_backward(n1, n2, w.A, w.dA, gM12);
-      softmax_rows_backward(n2, n1, w.Bm, w.dBm, gM21);
+      lac_loss_softmax_rows_backward(n1, n2, w.A, w.dA, gM12);
+      lac_loss_softmax_rows_backward(n2, n1, w.Bm, w.dBm, gM21);
     }
     double score = (double)w.V[2 * b] + (double)w.V[2 * b + 1];
     sum_con += con;

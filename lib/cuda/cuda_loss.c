@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "../../kernels/kernels.h" /* kernels/ is not on the library's include path */
+#include "align/loss_pieces.h"
 #include "lac/align.h"
 #include "lac_internal.h"
 
@@ -61,78 +62,8 @@ static long first_nonfinite(const float *x, size_t n) {
   return -1;
 }
 
-/* ---------------------------------------------------------------- host pieces (loss.c's) */
-
-static void make_labels(int n, const int64_t *s1, const int64_t *s2, double var, double *lab) {
-  for (int a = 0; a < n; a++) {
-    double *row = lab + (size_t)a * n, mn = INFINITY, sum = 0;
-    for (int c = 0; c < n; c++) {
-      double t = (double)s1[a] - (double)s2[c];
-      row[c] = t * t;
-      if (row[c] < mn) mn = row[c];
-    }
-    for (int c = 0; c < n; c++) {
-      row[c] = exp(-(row[c] - mn) / (2.0 * var));
-      sum += row[c];
-    }
-    for (int c = 0; c < n; c++) row[c] /= sum;
-  }
-}
-
-static void softmax_rows(int rows, int cols, const float *x, float *y) {
-  for (int a = 0; a < rows; a++) {
-    const float *xr = x + (size_t)a * cols;
-    float *yr = y + (size_t)a * cols;
-    float mx = xr[0];
-    for (int c = 1; c < cols; c++)
-      if (xr[c] > mx) mx = xr[c];
-    double s = 0;
-    for (int c = 0; c < cols; c++) s += exp((double)xr[c] - mx);
-    for (int c = 0; c < cols; c++) yr[c] = (float)(exp((double)xr[c] - mx) / s);
-  }
-}
-
-static void softmax_rows_backward(int rows, int cols, const float *y, const float *dy, float *g) {
-  for (int a = 0; a < rows; a++) {
-    const float *yr = y + (size_t)a * cols, *dr = dy + (size_t)a * cols;
-    double dot = 0;
-    for (int c = 0; c < cols; c++) dot += (double)dr[c] * yr[c];
-    for (int c = 0; c < cols; c++) g[(size_t)a * cols + c] = (float)(yr[c] * ((double)dr[c] - dot));
-  }
-}
-
-static double soft_target_row(int n, const float *x, const double *lab, double eps, int kl,
-                              double scale, float *g) {
-  float mx = x[0];
-  for (int c = 1; c < n; c++)
-    if (x[c] > mx) mx = x[c];
-  double s = 0;
-  for (int c = 0; c < n; c++) s += exp((double)x[c] - mx);
-  double lse = log(s), loss = 0, sum_lab = 0, sum_qp = 0;
-  for (int c = 0; c < n; c++) {
-    double lp = (double)x[c] - mx - lse, lq = lp;
-    if (eps > 0) lq = log(exp(lp) + eps);
-    if (lab[c] > 0) loss += lab[c] * ((kl ? log(lab[c]) : 0.0) - lq);
-    sum_lab += lab[c];
-  }
-  if (!g) return loss;
-  if (eps > 0) {
-    for (int c = 0; c < n; c++) {
-      double p = exp((double)x[c] - mx - lse);
-      sum_qp += lab[c] * p / (p + eps);
-    }
-    for (int c = 0; c < n; c++) {
-      double p = exp((double)x[c] - mx - lse);
-      g[c] = (float)(scale * (p * sum_qp - lab[c] * p / (p + eps)));
-    }
-  } else {
-    for (int c = 0; c < n; c++) {
-      double p = exp((double)x[c] - mx - lse);
-      g[c] = (float)(scale * (p * sum_lab - lab[c]));
-    }
-  }
-  return loss;
-}
+/* The host pieces (labels, row softmaxes, soft-target rows) are loss.c's own
+ * (align/loss_pieces.h), so both backends compute them the same way. */
 
 /* ---------------------------------------------------------------- the loss */
 
@@ -284,20 +215,20 @@ lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T,
   const float itemp = (float)(1.0 / temp);
   const int n = T;
   for (int q = 0; q < B; q++) {
-    make_labels(n, s1 + (size_t)q * T, s2 + (size_t)q * T, p->label_var, lab);
+    lac_loss_make_labels(n, n, s1 + (size_t)q * T, NULL, s2 + (size_t)q * T, NULL, p->label_var, lab);
     const float *Gq = G + q * TT;
     for (size_t c = 0; c < TT; c++) z[c] = Gq[c] * itemp;
     float *gzq = gz + q * TT;
     double con = 0, gscale = (double)p->alpha / ((double)B * n * n);
     for (int i = 0; i < n; i++)
-      con += soft_target_row(n, z + (size_t)i * n, lab + (size_t)i * n, eps_log, 1, gscale / temp,
+      con += lac_loss_soft_target_row(n, z + (size_t)i * n, lab + (size_t)i * n, eps_log, 1, gscale / temp,
                              want_e ? gzq + (size_t)i * n : NULL);
     con /= (double)n * n;
     if (!want_e || p->alpha == 0) memset(gzq, 0, sizeof(float) * TT);
 
     const float *M12 = Mp[2 * q], *M21 = Mp[2 * q + 1];
-    softmax_rows(n, n, M12, A);
-    softmax_rows(n, n, M21, Bm);
+    lac_loss_softmax_rows(n, n, M12, A);
+    lac_loss_softmax_rows(n, n, M21, Bm);
     if (p->logits == LAC_LOGITS_MATMUL) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, T, 1.f, A, T, Bm, T, 0.f, lg, n);
     } else {
@@ -306,7 +237,7 @@ lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T,
     }
     double ce = 0, cscale = (double)p->beta / ((double)B * n);
     for (int i = 0; i < n; i++)
-      ce += soft_target_row(n, lg + (size_t)i * n, lab + (size_t)i * n, 0.0, 0, cscale,
+      ce += lac_loss_soft_target_row(n, lg + (size_t)i * n, lab + (size_t)i * n, 0.0, 0, cscale,
                             back_m ? glg + (size_t)i * n : NULL);
     ce /= n;
     if (back_m) {
@@ -325,8 +256,8 @@ lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T,
             dBm[(size_t)j * n + i] = g * A[(size_t)i * n + j];
           }
       }
-      softmax_rows_backward(n, n, A, dA, gMp[2 * q]);
-      softmax_rows_backward(n, n, Bm, dBm, gMp[2 * q + 1]);
+      lac_loss_softmax_rows_backward(n, n, A, dA, gMp[2 * q]);
+      lac_loss_softmax_rows_backward(n, n, Bm, dBm, gMp[2 * q + 1]);
     }
     sum_con += con;
     sum_ce += ce;
