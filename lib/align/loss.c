@@ -208,6 +208,25 @@ void lac_loss_make_labels(int n1, int n2, const int64_t *s1, const int *r1, cons
 }
 
 /* In place: row-wise softmax of x [rows][cols] (max-subtracted, sums in double). */
+lac_status lac_loss_finish_terms(const lac_loss_params *p, int B, double sum_con, double sum_ce,
+                                 double sum_score, const char *who, lac_loss_terms *out,
+                                 lac_error *err) {
+  const double total =
+      ((double)p->alpha * sum_con + (double)p->beta * (sum_ce + (double)p->score_weight * sum_score)) /
+      B;
+  if (!isfinite(total) || !isfinite(sum_con) || !isfinite(sum_ce) || !isfinite(sum_score))
+    return lac_error_set(err, LAC_ERR_NUMERIC,
+                         "%s: non-finite loss (contrastive %g, cross-entropy %g, score %g)", who,
+                         sum_con / B, sum_ce / B, sum_score / B);
+  if (out) {
+    out->total = total;
+    out->contrastive = sum_con / B;
+    out->local_ce = sum_ce / B;
+    out->score = sum_score / B;
+  }
+  return LAC_OK;
+}
+
 void lac_loss_softmax_rows(int rows, int cols, const float *x, float *y) {
   for (int a = 0; a < rows; a++) {
     const float *xr = x + (size_t)a * cols;
@@ -512,21 +531,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     sum_ce += ce;
     sum_score += score;
   }
-  double total = ((double)p->alpha * sum_con +
-                  (double)p->beta * (sum_ce + (double)p->score_weight * sum_score)) /
-                 B;
-  if (!isfinite(total) || !isfinite(sum_con) || !isfinite(sum_ce) || !isfinite(sum_score)) {
-    st = lac_error_set(err, LAC_ERR_NUMERIC,
-                       "lac_loss: non-finite loss (contrastive %g, cross-entropy %g, score %g)",
-                       sum_con / B, sum_ce / B, sum_score / B);
-    goto done;
-  }
-  if (out) {
-    out->total = total;
-    out->contrastive = sum_con / B;
-    out->local_ce = sum_ce / B;
-    out->score = sum_score / B;
-  }
+  st = lac_loss_finish_terms(p, B, sum_con, sum_ce, sum_score, "lac_loss", out, err);
+  if (st != LAC_OK) goto done;
 
   /* ---- backward through the alignments and the similarity */
   if (want) {

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "lac/align.h"
+
 /* label[a][c] for n1 x n2 frames s1[r1[a]], s2[r2[c]] (r1/r2 NULL = identity):
  * exp(-(s1 - s2)^2 / (2 var)) normalised per row (computed relative to the row's smallest
  * distance, so no row underflows to 0/0).  lab: [n1][n2] doubles. */
@@ -20,5 +22,11 @@ void lac_loss_softmax_rows_backward(int rows, int cols, const float *y, const fl
  * with log q = log(softmax(x) + eps) when eps > 0; g (nullable) = scale * d/dx. */
 double lac_loss_soft_target_row(int n, const float *x, const double *lab, double eps, int kl,
                                 double scale, float *g);
+
+/* L = (alpha * sum_con + beta * (sum_ce + score_weight * sum_score)) / B into out (may be
+ * NULL), refusing non-finite sums with a message naming `who`. */
+lac_status lac_loss_finish_terms(const lac_loss_params *p, int B, double sum_con, double sum_ce,
+                                 double sum_score, const char *who, lac_loss_terms *out,
+                                 lac_error *err);
 
 #endif

@@ -263,21 +263,8 @@ lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T,
     sum_ce += ce;
     sum_score += (double)V[2 * q] + (double)V[2 * q + 1];
   }
-  double total = ((double)p->alpha * sum_con +
-                  (double)p->beta * (sum_ce + (double)p->score_weight * sum_score)) /
-                 B;
-  if (!isfinite(total) || !isfinite(sum_con) || !isfinite(sum_ce) || !isfinite(sum_score)) {
-    st = lac_error_set(err, LAC_ERR_NUMERIC,
-                       "lac_cuda_loss: non-finite loss (contrastive %g, cross-entropy %g, score %g)",
-                       sum_con / B, sum_ce / B, sum_score / B);
-    goto done;
-  }
-  if (out) {
-    out->total = total;
-    out->contrastive = sum_con / B;
-    out->local_ce = sum_ce / B;
-    out->score = sum_score / B;
-  }
+  st = lac_loss_finish_terms(p, B, sum_con, sum_ce, sum_score, "lac_cuda_loss", out, err);
+  if (st != LAC_OK) goto done;
 
   /* ---- backward through the alignments and the similarity */
   if (want) {
