@@ -241,6 +241,21 @@ static void test_sessions(lac_backend *b) {
   CHECK_OK(lac_session_new(m, &sp, &s2, &err), &err);
   CHECK_OK(lac_session_embed_sequence(s2, &fr, out, &err), &err);
   CHECK(test_rel_err(out, ref, (size_t)T * D, 1e-6) <= 1e-5, "batch size changed the output");
+  /* projecting in chunks (5 + 6 frames) then embedding the projections = the whole sequence */
+  {
+    float *proj = calloc((size_t)T * a.d_model, sizeof(float));
+    lac_frames c1 = {LAC_PIXELS_RGB8, 5, S, S, 0, rgb};
+    lac_frames c2 = {LAC_PIXELS_RGB8, T - 5, S, S, 0, rgb + (size_t)5 * S * S * 3};
+    CHECK_OK(lac_session_project(s2, &c1, proj, &err), &err);
+    CHECK_OK(lac_session_project(s2, &c2, proj + (size_t)5 * a.d_model, &err), &err);
+    memset(out, 0, sizeof(float) * (size_t)T * D);
+    CHECK_OK(lac_session_embed_projections(s2, proj, T, out, &err), &err);
+    CHECK(test_rel_err(out, ref, (size_t)T * D, 1e-6) <= 1e-5,
+          "chunked projections + embed_projections differ from embed_sequence");
+    CHECK(lac_session_embed_projections(s2, proj, 0, out, &err) == LAC_ERR_INVALID_ARG,
+          "0 steps must be refused");
+    free(proj);
+  }
   lac_session_free(s2);
 
   /* streaming, causal window W: step t's embedding = last row of embed_sequence(t-W+1..t) */

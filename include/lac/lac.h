@@ -243,6 +243,14 @@ lac_status lac_session_embed_sequence(lac_session *session, const lac_frames *fr
 lac_status lac_session_project(lac_session *session, const lac_frames *frames, float *out,
                                lac_error *err);
 
+/* The sequence part alone: positional encoding, transformer and output layer over `steps`
+ * projections (steps x d_model, as lac_session_project writes them) into out
+ * (steps x embed_dim).  lac_session_project over consecutive chunks of a clip (each a
+ * multiple of arch.context frames) followed by this call gives exactly
+ * lac_session_embed_sequence, without holding every frame in memory at once. */
+lac_status lac_session_embed_projections(lac_session *session, const float *proj, int steps,
+                                         float *out, lac_error *err);
+
 /* Streaming.  Push frames in stream order; each step's trunk+head runs once and its
  * projection enters a ring of `window` steps, so sliding the window recomputes nothing
  * but the transformer.  Embeddings that become ready are written to out (rows of

@@ -13,6 +13,7 @@
  * hosts only, which the embeddings and model code check), interpreting names or metadata.
  */
 #include "lac/safetensors.h"
+#include "lac_internal.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -737,6 +738,23 @@ static char *build_header(const lac_st_writer *w, size_t *len) {
   return b.p;
 }
 
+typedef struct {
+  const lac_st_writer *w;
+  const char *header;
+  size_t hlen;
+} st_write_ctx;
+
+static int st_write_body(FILE *fp, void *user) {
+  const st_write_ctx *c = user;
+  unsigned char lenbuf[8];
+  for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)c->hlen >> (8 * i));
+  int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(c->header, 1, c->hlen, fp) == c->hlen;
+  for (size_t i = 0; ok && i < c->w->n; i++)
+    if (c->w->t[i].n_bytes)
+      ok = fwrite(c->w->t[i].data, 1, c->w->t[i].n_bytes, fp) == c->w->t[i].n_bytes;
+  return ok;
+}
+
 lac_status lac_st_writer_write(lac_st_writer *w, const char *path, lac_error *err) {
   if (!w || !path)
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_st_writer_write: NULL argument");
@@ -749,63 +767,8 @@ lac_status lac_st_writer_write(lac_st_writer *w, const char *path, lac_error *er
                          "%s: header of %zu bytes exceeds the limit of %u", path, hlen,
                          LAC_ST_HEADER_MAX);
   }
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
-  if (!tmp) {
-    free(header);
-    return lac_error_set(err, LAC_ERR_NOMEM, "%s: out of memory", path);
-  }
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-
-  lac_status st = LAC_OK;
-  FILE *fp = NULL;
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    st = lac_error_set(err, LAC_ERR_IO, "%s: cannot create temporary file %s: %s", path, tmp,
-                       strerror(errno));
-    goto out;
-  }
-  /* mkstemp creates 0600; keep an existing file's mode, else the usual 0644. */
-  struct stat sb;
-  (void)fchmod(fd, stat(path, &sb) == 0 ? (sb.st_mode & 07777) : 0644);
-  if (!(fp = fdopen(fd, "wb"))) {
-    st = lac_error_set(err, LAC_ERR_IO, "%s: fdopen: %s", tmp, strerror(errno));
-    close(fd);
-    goto fail;
-  }
-  unsigned char lenbuf[8];
-  for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-  int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(header, 1, hlen, fp) == hlen;
-  for (size_t i = 0; ok && i < w->n; i++)
-    if (w->t[i].n_bytes) ok = fwrite(w->t[i].data, 1, w->t[i].n_bytes, fp) == w->t[i].n_bytes;
-  if (!ok || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-    st = lac_error_set(err, LAC_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-    fclose(fp);
-    goto fail;
-  }
-  if (fclose(fp) != 0) {
-    st = lac_error_set(err, LAC_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
-    goto fail;
-  }
-  if (rename(tmp, path) != 0) {
-    st = lac_error_set(err, LAC_ERR_IO, "%s: cannot rename %s over it: %s", path, tmp,
-                       strerror(errno));
-    goto fail;
-  }
-  /* Make the rename durable (best effort: some file systems refuse fsync on folders). */
-  char *slash = strrchr(tmp, '/'); /* cut tmp down to its folder ("/" stays "/") */
-  if (slash) slash[slash == tmp ? 1 : 0] = '\0';
-  int dfd = open(slash ? tmp : ".", O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    (void)fsync(dfd);
-    close(dfd);
-  }
-  goto out;
-fail:
-  unlink(tmp);
-out:
-  free(tmp);
+  st_write_ctx ctx = {w, header, hlen};
+  lac_status st = lac_write_file_atomic(path, st_write_body, &ctx, err);
   free(header);
   return st;
 }

@@ -147,6 +147,16 @@ lac_status lac_session_embed_sequence(lac_session *s, const lac_frames *fr, floa
   return st;
 }
 
+lac_status lac_session_embed_projections(lac_session *s, const float *proj, int steps, float *out,
+                                         lac_error *err) {
+  if (!s || !proj || !out)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_session_embed_projections: NULL argument");
+  if (steps < 1)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "cannot embed an empty sequence (%d steps)",
+                         steps);
+  return lac_encoder_sequence(s, proj, steps, out, err);
+}
+
 /* ---------------------------------------------------------------- streaming */
 
 int lac_session_latency_steps(const lac_session *s) {
