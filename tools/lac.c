@@ -2,13 +2,15 @@
  *
  *   lac model init --arch PRESET [--seed S] [options] -o MODEL
  *   lac info MODEL
- *   lac embed MODEL (--synthetic N | FRAMES.safetensors) -o EMB.safetensors
+ *   lac embed MODEL (VIDEO | FRAMES.safetensors | --synthetic N) -o EMB.safetensors
  *   lac align A.safetensors B.safetensors [options]
+ *   lac dataset synth --out DIR --videos N [options]
+ *   lac eval MODEL DATASET [options]
  *   lac --help | lac help COMMAND | lac --version
  *
- * Video decoding arrives with the GStreamer-based commands; until then `embed` reads
- * frames from a safetensors file (uint8 "frames" [T][H][W][3] at the model's input size)
- * or renders a synthetic clip.  Exit codes: 0 ok, 1 failure, 2 usage error.
+ * This file holds the commands on the library alone; the ones that decode or encode video
+ * (embed VIDEO, dataset, eval) live in cli_eval.c over GStreamer (cli_video.c) and exist
+ * when lac is built with GStreamer.  Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +24,7 @@
 #include "lac/align.h"
 #include "lac/lac.h"
 #include "lac/safetensors.h"
+#include "cli.h"
 
 static void usage_main(FILE *f) {
   fprintf(f,
@@ -32,6 +35,8 @@ static void usage_main(FILE *f) {
           "  info         print a model's architecture, parameter count and metadata\n"
           "  embed        embed a clip as one sequence and write an embeddings file\n"
           "  align        locally align two embeddings files (hard path, soft matches)\n"
+          "  dataset      make a synthetic phase-labelled dataset (dataset synth)\n"
+          "  eval         evaluate a model on a dataset (the paper's metrics, with baselines)\n"
           "  help CMD     help on one command\n"
           "\n"
           "options for every command: --threads N (0 = all cores), --verbose\n"
@@ -58,12 +63,16 @@ static void usage_info(FILE *f) {
 
 static void usage_embed(FILE *f) {
   fprintf(f,
-          "usage: lac embed MODEL (--synthetic N [--seed S] | FRAMES.safetensors)\n"
-          "                 -o EMB.safetensors [--batch B]\n"
+          "usage: lac embed MODEL VIDEO -o EMB.safetensors [--resize crop|squash] [--batch B]\n"
+          "       lac embed MODEL (FRAMES.safetensors | --synthetic N [--seed S]) -o EMB.safetensors\n"
           "\n"
-          "Embeds the whole clip as one sequence (as evaluation does).  FRAMES.safetensors\n"
-          "holds a U8 tensor \"frames\" [T][H][W][3] (RGB) at the model's input size;\n"
-          "--synthetic N renders N frames of a moving test pattern instead.\n");
+          "Embeds the whole clip as one sequence (as evaluation does) and writes an embeddings\n"
+          "file (embeddings [T][d], timestamps in ns).  VIDEO is any file or URI GStreamer\n"
+          "decodes; frames are cut to a centred square (--resize crop, default) or stretched\n"
+          "(--resize squash, as the reference code's 224x224 resize) and scaled to the model's\n"
+          "input size.  FRAMES.safetensors holds a U8 tensor \"frames\" [T][H][W][3] (RGB) at\n"
+          "the model's input size; --synthetic N renders N frames of a moving test pattern.\n"
+          "A progress bar is drawn on a terminal.\n");
 }
 
 static void usage_align(FILE *f) {
@@ -82,21 +91,16 @@ static void usage_align(FILE *f) {
           "structure.\n");
 }
 
-typedef struct {
-  int threads;
-  int verbose;
-} common_opts;
-
-static void log_cb(lac_log_level level, const char *msg, void *user) {
+void cli_log_cb(lac_log_level level, const char *msg, void *user) {
   (void)user;
   static const char *const names[] = {"error", "warning", "info", "debug"};
   fprintf(stderr, "lac: %s: %s\n", names[level], msg);
 }
 
-static int make_backend(const common_opts *o, lac_backend **b) {
+int cli_make_backend(const common_opts *o, lac_backend **b) {
   lac_backend_params p = lac_backend_default_params();
   p.n_threads = o->threads;
-  p.log = log_cb;
+  p.log = cli_log_cb;
   p.log_level = o->verbose ? LAC_LOG_DEBUG : LAC_LOG_WARNING;
   lac_error err;
   if (lac_backend_new(&p, b, &err) != LAC_OK) {
@@ -106,7 +110,7 @@ static int make_backend(const common_opts *o, lac_backend **b) {
   return 0;
 }
 
-static int parse_int(const char *opt, const char *v, long lo, long hi, long *out) {
+int cli_parse_int(const char *opt, const char *v, long lo, long hi, long *out) {
   char *end;
   errno = 0;
   long x = v ? strtol(v, &end, 10) : 0;
@@ -119,11 +123,24 @@ static int parse_int(const char *opt, const char *v, long lo, long hi, long *out
   return 0;
 }
 
+int cli_parse_double(const char *opt, const char *v, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double x = v ? strtod(v, &end) : 0;
+  if (!v || errno || end == v || *end || !(x >= lo && x <= hi)) {
+    fprintf(stderr, "lac: %s needs a number in [%g, %g], got '%s'\n", opt, lo, hi,
+            v ? v : "(nothing)");
+    return 2;
+  }
+  *out = x;
+  return 0;
+}
+
 /* Common options shared by all commands; returns 1 when argv[*i] was consumed. */
-static int common_opt(int argc, char **argv, int *i, common_opts *o, int *rc) {
+int cli_common_opt(int argc, char **argv, int *i, common_opts *o, int *rc) {
   long v;
   if (!strcmp(argv[*i], "--threads")) {
-    if ((*rc = parse_int("--threads", *i + 1 < argc ? argv[++*i] : NULL, 0, 1024, &v)) == 0)
+    if ((*rc = cli_parse_int("--threads", *i + 1 < argc ? argv[++*i] : NULL, 0, 1024, &v)) == 0)
       o->threads = (int)v;
     return 1;
   }
@@ -155,7 +172,7 @@ static int cmd_init(int argc, char **argv, common_opts *co) {
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (common_opt(argc, argv, &i, co, &rc)) {
+    if (cli_common_opt(argc, argv, &i, co, &rc)) {
       if (rc) return rc;
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage_init(stdout);
@@ -171,16 +188,16 @@ static int cmd_init(int argc, char **argv, common_opts *co) {
     } else if (!strcmp(a, "--l2-normalize")) {
       l2 = 1;
     } else if (!strcmp(a, "--seed")) {
-      if ((rc = parse_int(a, val, 0, LONG_MAX, &seed))) return rc;
+      if ((rc = cli_parse_int(a, val, 0, LONG_MAX, &seed))) return rc;
       i++;
     } else if (!strcmp(a, "--context")) {
-      if ((rc = parse_int(a, val, 1, 64, &context))) return rc;
+      if ((rc = cli_parse_int(a, val, 1, 64, &context))) return rc;
       i++;
     } else if (!strcmp(a, "--input-size")) {
-      if ((rc = parse_int(a, val, 80, 1024, &input))) return rc;
+      if ((rc = cli_parse_int(a, val, 80, 1024, &input))) return rc;
       i++;
     } else if (!strcmp(a, "--train-len")) {
-      if ((rc = parse_int(a, val, 1, 1 << 20, &train_len))) return rc;
+      if ((rc = cli_parse_int(a, val, 1, 1 << 20, &train_len))) return rc;
       i++;
     } else {
       fprintf(stderr, "lac model init: unknown option '%s'\n", a);
@@ -217,7 +234,7 @@ static int cmd_init(int argc, char **argv, common_opts *co) {
     return 2;
   }
   lac_backend *b;
-  if ((rc = make_backend(co, &b))) return rc;
+  if ((rc = cli_make_backend(co, &b))) return rc;
   lac_model *m = NULL;
   rc = 1;
   if (lac_model_init_random(b, &arch, (uint64_t)seed, &m, &err) == LAC_OK &&
@@ -238,7 +255,7 @@ static int cmd_info(int argc, char **argv, common_opts *co) {
   const char *path = NULL;
   int rc = 0;
   for (int i = 0; i < argc; i++) {
-    if (common_opt(argc, argv, &i, co, &rc)) {
+    if (cli_common_opt(argc, argv, &i, co, &rc)) {
       if (rc) return rc;
     } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage_info(stdout);
@@ -256,7 +273,7 @@ static int cmd_info(int argc, char **argv, common_opts *co) {
     return 2;
   }
   lac_backend *b;
-  if ((rc = make_backend(co, &b))) return rc;
+  if ((rc = cli_make_backend(co, &b))) return rc;
   lac_error err;
   lac_model *m;
   if (lac_model_load(b, path, &m, &err) != LAC_OK) {
@@ -304,27 +321,33 @@ static void render_synthetic(unsigned char *rgb, int n, int s, uint64_t seed) {
 }
 
 static int cmd_embed(int argc, char **argv, common_opts *co) {
-  const char *model_path = NULL, *frames_path = NULL, *out = NULL;
+  const char *model_path = NULL, *frames_path = NULL, *out = NULL, *resize = "crop";
   long synthetic = 0, seed = 0, batch = 16;
   int rc = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (common_opt(argc, argv, &i, co, &rc)) {
+    if (cli_common_opt(argc, argv, &i, co, &rc)) {
       if (rc) return rc;
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage_embed(stdout);
       return 0;
     } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
       out = val, i++;
+    } else if (!strcmp(a, "--resize")) {
+      if (!val || (strcmp(val, "crop") && strcmp(val, "squash"))) {
+        fprintf(stderr, "lac embed: --resize takes crop or squash, got '%s'\n", val ? val : "");
+        return 2;
+      }
+      resize = val, i++;
     } else if (!strcmp(a, "--synthetic")) {
-      if ((rc = parse_int(a, val, 1, 100000, &synthetic))) return rc;
+      if ((rc = cli_parse_int(a, val, 1, 100000, &synthetic))) return rc;
       i++;
     } else if (!strcmp(a, "--seed")) {
-      if ((rc = parse_int(a, val, 0, LONG_MAX, &seed))) return rc;
+      if ((rc = cli_parse_int(a, val, 0, LONG_MAX, &seed))) return rc;
       i++;
     } else if (!strcmp(a, "--batch")) {
-      if ((rc = parse_int(a, val, 1, 4096, &batch))) return rc;
+      if ((rc = cli_parse_int(a, val, 1, 4096, &batch))) return rc;
       i++;
     } else if (a[0] == '-') {
       fprintf(stderr, "lac embed: unknown option '%s'\n", a);
@@ -344,8 +367,19 @@ static int cmd_embed(int argc, char **argv, common_opts *co) {
     usage_embed(stderr);
     return 2;
   }
+  const size_t fl = frames_path ? strlen(frames_path) : 0;
+  if (frames_path && (fl < 12 || strcmp(frames_path + fl - 12, ".safetensors") != 0)) {
+#if LAC_CLI_GST
+    return cli_embed_video(model_path, frames_path, out, resize, (int)batch, co);
+#else
+    fprintf(stderr, "lac embed: this lac was built without GStreamer, so it cannot decode '%s'; "
+                    "give a FRAMES.safetensors file or rebuild with -Dgst=enabled\n",
+            frames_path);
+    return 2;
+#endif
+  }
   lac_backend *b;
-  if ((rc = make_backend(co, &b))) return rc;
+  if ((rc = cli_make_backend(co, &b))) return rc;
   lac_error err;
   lac_model *m = NULL;
   lac_session *s = NULL;
@@ -431,7 +465,7 @@ static int cmd_align(int argc, char **argv, common_opts *co) {
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (common_opt(argc, argv, &i, co, &rc)) {
+    if (cli_common_opt(argc, argv, &i, co, &rc)) {
       if (rc) return rc;
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage_align(stdout);
@@ -580,6 +614,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "info")) usage_info(stdout);
     else if (!strcmp(c, "embed")) usage_embed(stdout);
     else if (!strcmp(c, "align")) usage_align(stdout);
+#if LAC_CLI_GST
+    else if (!strcmp(c, "dataset")) usage_dataset(stdout);
+    else if (!strcmp(c, "eval")) usage_eval(stdout);
+#endif
     else usage_main(stdout);
     return 0;
   }
@@ -594,6 +632,15 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2, &co);
   if (!strcmp(argv[1], "embed")) return cmd_embed(argc - 2, argv + 2, &co);
   if (!strcmp(argv[1], "align")) return cmd_align(argc - 2, argv + 2, &co);
+  if (!strcmp(argv[1], "dataset") || !strcmp(argv[1], "eval")) {
+#if LAC_CLI_GST
+    return argv[1][0] == 'd' ? cmd_dataset(argc - 2, argv + 2, &co) : cmd_eval(argc - 2, argv + 2, &co);
+#else
+    fprintf(stderr, "lac %s: this lac was built without GStreamer (rebuild with -Dgst=enabled)\n",
+            argv[1]);
+    return 2;
+#endif
+  }
   fprintf(stderr, "lac: unknown command '%s'\n\n", argv[1]);
   usage_main(stderr);
   return 2;
