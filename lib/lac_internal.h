@@ -8,7 +8,6 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
 
 #include "lac/lac.h"
@@ -82,13 +81,7 @@ double lac_rng_uniform(lac_rng *r);
 /* standard normal (Box-Muller, one value per call) */
 double lac_rng_normal(lac_rng *r);
 
-/* ---------------------------------------------------------------- atomic file writes */
-
-/* Write path through a mkstemp temporary in its folder: write_body(fp, user) returns 0 on
- * failure; the file is fsync'ed and renamed over path, and a failed write leaves path as
- * it was. */
-lac_status lac_write_file_atomic(const char *path, int (*write_body)(FILE *fp, void *user),
-                                 void *user, lac_error *err);
+#include "core/fileio.h"
 
 /* ---------------------------------------------------------------- aligned memory */
 

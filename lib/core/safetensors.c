@@ -13,7 +13,7 @@
  * hosts only, which the embeddings and model code check), interpreting names or metadata.
  */
 #include "lac/safetensors.h"
-#include "lac_internal.h"
+#include "core/fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
