@@ -4,23 +4,8 @@
 # and file errors (exit 1) with their messages.  Usage: test_cli.sh path/to/lac
 set -u
 lac="$1"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/checks.sh"
 
-expect() { # expected-exit-code needle command...
-  local code="$1" needle="$2"; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "'$*' exited $rc, expected $code: $out"; return; fi
-  if [ -n "$needle" ] && ! grep -qF -- "$needle" <<< "$out"; then
-    bad "'$*' output lacks '$needle': $out"; return
-  fi
-  ok
-}
 
 model="$tmp/small.safetensors"
 expect 0 "commands:" "$lac" --help
@@ -68,5 +53,4 @@ expect 1 "truncated.safetensors" "$lac" info "$tmp/truncated.safetensors"
 expect 1 "frames" "$lac" embed "$model" "$tmp/e.safetensors" -o "$tmp/z"
 [ ! -e "$tmp/z" ] && ok || bad "a failed embed left an output file"
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "cli"

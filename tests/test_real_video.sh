@@ -10,14 +10,9 @@ set -u
 lac="$1"
 fetch="$2"
 py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/checks.sh"
 clips="${LAC_REAL_CLIPS:-$tmp/clips}"
 if ! "$fetch" "$clips" >/dev/null; then echo "real clips unavailable: skipped"; exit 77; fi
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 model="$tmp/m.safetensors"
 "$lac" model init --arch resnet18-112 --seed 5 -o "$model" >/dev/null || bad "model init"
@@ -49,5 +44,4 @@ assert np.mean([d(i, i + 1) for i in range(15)]) < np.mean([d(i, i + 8) for i in
 PY
 out=$("$lac" align "$tmp/g1.safetensors" "$tmp/g2.safetensors" --similarity cosine --offset 0.5 2>&1)
 grep -q "best local alignment: score" <<< "$out" && ok || bad "align g1 g2: $out"
-echo "real video: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "real video"

@@ -8,22 +8,7 @@
 set -u
 lac="$1"
 py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect() { # expected-exit-code needle command...
-  local code="$1" needle="$2"; shift 2
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "'$*' exited $rc, expected $code: $out"; return; fi
-  if [ -n "$needle" ] && ! grep -qF -- "$needle" <<< "$out"; then
-    bad "'$*' output lacks '$needle': $out"; return
-  fi
-  ok
-}
+. "$(dirname "$0")/checks.sh"
 
 model="$tmp/m.safetensors"
 expect 0 "wrote" "$lac" model init --arch resnet18-112 --input-size 80 --seed 2 -o "$model"
@@ -130,5 +115,4 @@ json.dump(d, open(os.path.join(out, "labels.json"), "w"))
 PY
 expect 1 "is it the right file?" "$lac" eval "$model" "$tmp/ds3" --no-baselines
 
-echo "video cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "video cli"

@@ -264,3 +264,21 @@ void syn_apply_lighting(const syn_canvas *cv, const syn_lighting *lt) {
     }
   }
 }
+
+/* ---------------------------------------------------------------- seeded appearance */
+
+float syn_vary(syn_draws *d, double av, double f) {
+  return (float)exp(av * log(f) * syn_range(d, -1, 1));
+}
+
+syn_color syn_pick(syn_draws *d, double av, syn_color canon, const syn_color *palette, int n) {
+  int k = syn_int(d, n);
+  return syn_uniform(d) < av ? palette[k] : canon;
+}
+
+syn_color syn_free_color(syn_draws *d, double av, syn_color canon, float smin, float smax,
+                         float vmin, float vmax) {
+  syn_color r = syn_hsv((float)syn_uniform(d), (float)syn_range(d, smin, smax),
+                        (float)syn_range(d, vmin, vmax));
+  return syn_mix(canon, r, (float)av);
+}

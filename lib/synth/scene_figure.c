@@ -11,22 +11,6 @@
 
 #include "synth/synth_internal.h"
 
-static float vary(syn_draws *d, double av, double f) {
-  return (float)exp(av * log(f) * syn_range(d, -1, 1));
-}
-
-static syn_color pick(syn_draws *d, double av, syn_color canon, const syn_color *palette, int n) {
-  int k = syn_int(d, n);
-  return syn_uniform(d) < av ? palette[k] : canon;
-}
-
-static syn_color free_color(syn_draws *d, double av, syn_color canon, float smin, float smax,
-                            float vmin, float vmax) {
-  syn_color r = syn_hsv((float)syn_uniform(d), (float)syn_range(d, smin, smax),
-                        (float)syn_range(d, vmin, vmax));
-  return syn_mix(canon, r, (float)av);
-}
-
 void syn_figure_init(lac_synth *s) {
   static const syn_color skins[6] = {{255, 219, 172}, {241, 194, 125}, {224, 172, 105},
                                      {198, 134, 66},  {141, 85, 36},   {92, 58, 32}};
@@ -38,21 +22,21 @@ void syn_figure_init(lac_synth *s) {
   syn_background_init(&s->bg, s->p.seed, av, syn_rgb(200, 215, 225), syn_rgb(170, 185, 200));
   L->floor_y = 0.88f + (float)(av * syn_range(&d, -0.03, 0.03));
   L->cx = 0.5f + (float)(av * syn_range(&d, -0.08, 0.08));
-  L->height = 0.56f * vary(&d, av, 1.12);
-  L->limb = vary(&d, av, 1.25);
-  L->floor = free_color(&d, av, syn_rgb(150, 140, 130), 0.1f, 0.6f, 0.3f, 0.8f);
-  L->skin = pick(&d, av, skins[2], skins, 6);
-  L->shirt = free_color(&d, av, syn_rgb(200, 60, 50), 0.4f, 1.0f, 0.3f, 0.95f);
-  L->pants = free_color(&d, av, syn_rgb(50, 60, 110), 0.2f, 0.8f, 0.15f, 0.7f);
-  L->shoes = free_color(&d, av, syn_rgb(40, 40, 40), 0.0f, 0.5f, 0.1f, 0.6f);
-  L->hair = pick(&d, av, hairs[0], hairs, 5);
+  L->height = 0.56f * syn_vary(&d, av, 1.12);
+  L->limb = syn_vary(&d, av, 1.25);
+  L->floor = syn_free_color(&d, av, syn_rgb(150, 140, 130), 0.1f, 0.6f, 0.3f, 0.8f);
+  L->skin = syn_pick(&d, av, skins[2], skins, 6);
+  L->shirt = syn_free_color(&d, av, syn_rgb(200, 60, 50), 0.4f, 1.0f, 0.3f, 0.95f);
+  L->pants = syn_free_color(&d, av, syn_rgb(50, 60, 110), 0.2f, 0.8f, 0.15f, 0.7f);
+  L->shoes = syn_free_color(&d, av, syn_rgb(40, 40, 40), 0.0f, 0.5f, 0.1f, 0.6f);
+  L->hair = syn_pick(&d, av, hairs[0], hairs, 5);
   L->shorts = syn_uniform(&d) < 0.5 * av;
-  L->jump = 0.045f * vary(&d, av, 1.3);
-  L->spread = 0.32f * vary(&d, av, 1.2);
+  L->jump = 0.045f * syn_vary(&d, av, 1.3);
+  L->spread = 0.32f * syn_vary(&d, av, 1.2);
   L->reach = 0.93f + (float)(av * syn_range(&d, -0.08, 0.04));
-  float depth = vary(&d, av, 1.15);
+  float depth = syn_vary(&d, av, 1.15);
   L->depth = depth > 1.05f ? 1.05f : depth;
-  L->lean = 0.55f * vary(&d, av, 1.2);
+  L->lean = 0.55f * syn_vary(&d, av, 1.2);
 }
 
 float syn_figure_ground(const lac_synth *s) { return s->fig.floor_y; }

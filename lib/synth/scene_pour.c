@@ -20,22 +20,6 @@ static float sstep(float x) {
 }
 
 /* size factor in [1/f, f] scaled by the appearance variation */
-static float vary(syn_draws *d, double av, double f) {
-  return (float)exp(av * log(f) * syn_range(d, -1, 1));
-}
-
-static syn_color pick(syn_draws *d, double av, syn_color canon, const syn_color *palette, int n) {
-  int k = syn_int(d, n);
-  return syn_uniform(d) < av ? palette[k] : canon;
-}
-
-static syn_color free_color(syn_draws *d, double av, syn_color canon, float smin, float smax,
-                            float vmin, float vmax) {
-  syn_color r = syn_hsv((float)syn_uniform(d), (float)syn_range(d, smin, smax),
-                        (float)syn_range(d, vmin, vmax));
-  return syn_mix(canon, r, (float)av);
-}
-
 void syn_pour_init(lac_synth *s) {
   static const syn_color liquids[6] = {{245, 150, 30}, {70, 30, 20},  {60, 140, 230},
                                        {140, 20, 50},  {245, 245, 235}, {225, 215, 60}};
@@ -50,35 +34,35 @@ void syn_pour_init(lac_synth *s) {
   syn_background_init(&s->bg, s->p.seed, av, syn_rgb(205, 210, 220), syn_rgb(165, 175, 190));
   L->table_y = 0.66f + (float)(av * syn_range(&d, -0.04, 0.04));
   L->base_y = L->table_y + 0.12f;
-  L->table_top = free_color(&d, av, syn_rgb(170, 120, 75), 0.2f, 0.7f, 0.35f, 0.85f);
+  L->table_top = syn_free_color(&d, av, syn_rgb(170, 120, 75), 0.2f, 0.7f, 0.35f, 0.85f);
   L->table_front = syn_scale(L->table_top, 0.62f);
 
   L->glass_x = 0.70f + (float)(av * syn_range(&d, -0.04, 0.05));
-  L->glass_wb = 0.11f * vary(&d, av, 1.15);
+  L->glass_wb = 0.11f * syn_vary(&d, av, 1.15);
   L->glass_wt = L->glass_wb * (float)(1.35 + av * syn_range(&d, -0.15, 0.1));
-  L->glass_h = 0.21f * vary(&d, av, 1.12);
+  L->glass_h = 0.21f * syn_vary(&d, av, 1.12);
   L->glass_t = 0.011f;
   L->fill_max = 0.75f + (float)(av * syn_range(&d, -0.15, 0.1));
-  L->glass = free_color(&d, av * 0.5, syn_rgb(215, 230, 240), 0.0f, 0.25f, 0.85f, 1.0f);
-  L->liquid = pick(&d, av, liquids[0], liquids, 6);
+  L->glass = syn_free_color(&d, av * 0.5, syn_rgb(215, 230, 240), 0.0f, 0.25f, 0.85f, 1.0f);
+  L->liquid = syn_pick(&d, av, liquids[0], liquids, 6);
 
   L->bottle_x = 0.30f + (float)(av * syn_range(&d, -0.05, 0.03));
-  L->bottle_w = 0.085f * vary(&d, av, 1.15);
-  L->bottle_h = 0.19f * vary(&d, av, 1.12);
-  L->shoulder_h = 0.05f * vary(&d, av, 1.2);
-  L->neck_w = 0.032f * vary(&d, av, 1.1);
-  L->neck_h = 0.07f * vary(&d, av, 1.15);
+  L->bottle_w = 0.085f * syn_vary(&d, av, 1.15);
+  L->bottle_h = 0.19f * syn_vary(&d, av, 1.12);
+  L->shoulder_h = 0.05f * syn_vary(&d, av, 1.2);
+  L->neck_w = 0.032f * syn_vary(&d, av, 1.1);
+  L->neck_h = 0.07f * syn_vary(&d, av, 1.15);
   L->grip_h = 0.5f * L->bottle_h;
-  L->bottle = pick(&d, av, bottles[0], bottles, 4);
-  L->label = free_color(&d, av, syn_rgb(235, 225, 200), 0.3f, 0.9f, 0.6f, 1.0f);
+  L->bottle = syn_pick(&d, av, bottles[0], bottles, 4);
+  L->label = syn_free_color(&d, av, syn_rgb(235, 225, 200), 0.3f, 0.9f, 0.6f, 1.0f);
   L->cap = syn_scale(L->bottle, 0.6f);
   L->label_lo = 0.22f + (float)(av * syn_range(&d, -0.05, 0.05));
   L->label_hi = 0.62f + (float)(av * syn_range(&d, -0.08, 0.08));
 
-  L->hand_r = 0.032f * vary(&d, av, 1.1);
-  L->arm_r = 0.026f * vary(&d, av, 1.2);
-  L->skin = pick(&d, av, skins[2], skins, 6);
-  L->sleeve = free_color(&d, av, syn_rgb(60, 90, 160), 0.3f, 0.9f, 0.2f, 0.9f);
+  L->hand_r = 0.032f * syn_vary(&d, av, 1.1);
+  L->arm_r = 0.026f * syn_vary(&d, av, 1.2);
+  L->skin = syn_pick(&d, av, skins[2], skins, 6);
+  L->sleeve = syn_free_color(&d, av, syn_rgb(60, 90, 160), 0.3f, 0.9f, 0.2f, 0.9f);
   L->shoulder_x = -0.22f;
   L->shoulder_y = 0.52f + (float)(av * syn_range(&d, -0.05, 0.05));
   L->upper_len = 0.38f;

@@ -104,6 +104,14 @@ static inline syn_color syn_scale(syn_color a, float s) {
 /* hue in [0,1), saturation and value in [0,1] -> 0..255 */
 syn_color syn_hsv(float h, float s, float v);
 
+/* Seeded appearance choices shared by the scenes, each scaled by the appearance
+ * variation av in 0..1: a factor in [1/f, f] (exponent uniform), a palette entry instead of
+ * the canonical colour with probability av, and a random colour mixed in by av. */
+float syn_vary(syn_draws *d, double av, double f);
+syn_color syn_pick(syn_draws *d, double av, syn_color canon, const syn_color *palette, int n);
+syn_color syn_free_color(syn_draws *d, double av, syn_color canon, float smin, float smax,
+                         float vmin, float vmax);
+
 /* The image being drawn and the frame's camera: pixel = (ox + scale * wx, oy + scale * wy);
  * pixel (x, y) covers [x, x+1) x [y, y+1). */
 typedef struct {
