@@ -8,5 +8,6 @@
 
 #include <gst/lac/lac-prelude.h>
 #include <gst/lac/gstlacphasemeta.h>
+#include <gst/lac/gstlacembeddingmeta.h>
 
 #endif /* __GST_LAC_META_H__ */
