@@ -4,7 +4,8 @@
  * refused on write without touching an existing file; files that are safetensors but not
  * valid embeddings files (a model file, no lac metadata, wrong version, wrong dtypes or ranks,
  * length mismatches, unknown or missing tensors, long model_id, NaN stored in the file), each
- * failing with a message that names the problem.
+ * failing with a message that names the problem; phase names (lac.phase_names) written, read
+ * back, absent in older files and refused when malformed.
  * Not covered here: the safetensors layer itself (test_safetensors.c).
  */
 #include <stdint.h>
@@ -136,6 +137,49 @@ static void expect_read_(int line, const spec *s, lac_status code, const char *w
   unlink(path);
 }
 #define EXPECT_READ(s, code, want) expect_read_(__LINE__, &(s), code, want)
+
+/* Phase names: a round trip (with characters JSON must escape), a file without them (as
+ * older writers made) reading with none, bad lac.phase_names refused, NULL names refused. */
+static void test_phase_names(void) {
+  lac_error err = {0};
+  lac_embeddings *e = NULL, *r = NULL;
+  CHECK_OK(lac_embeddings_new(3, 2, 0, 1, &e, &err), &err);
+  if (!e) return;
+  fill(e);
+  const char *names[] = {"reach", "pour \"slowly\"", "caf\xc3\xa9\\back"};
+  CHECK_OK(lac_embeddings_set_phase_names(e, 3, names, &err), &err);
+  CHECK_OK(lac_embeddings_set_phase_names(e, 3, names, &err), &err); /* replaces, no leak */
+  const char *path = tpath("names.safetensors");
+  CHECK_OK(lac_embeddings_write(path, e, &err), &err);
+  CHECK_OK(lac_embeddings_read(path, &r, &err), &err);
+  CHECK(r && r->n_phase_names == 3, "%lld names read back", r ? (long long)r->n_phase_names : -1LL);
+  for (int i = 0; r && i < 3 && i < r->n_phase_names; i++)
+    CHECK(!strcmp(r->phase_names[i], names[i]), "name %d: '%s', wrote '%s'", i, r->phase_names[i],
+          names[i]);
+  lac_st_file *f = NULL;
+  CHECK_OK(lac_st_read(path, &f, &err), &err);
+  const char *json = f ? lac_st_meta_get(f, "lac.phase_names") : NULL;
+  CHECK(json && json[0] == '[', "lac.phase_names metadata is a JSON list: %s", json ? json : "-");
+  lac_st_free(f);
+  lac_embeddings_free(r);
+  r = NULL;
+  /* cleared: written without the metadata, read with no names */
+  CHECK_OK(lac_embeddings_set_phase_names(e, 0, NULL, &err), &err);
+  CHECK_OK(lac_embeddings_write(path, e, &err), &err);
+  CHECK_OK(lac_embeddings_read(path, &r, &err), &err);
+  CHECK(r && r->n_phase_names == 0 && r->phase_names == NULL, "no names");
+  lac_embeddings_free(r);
+  const char *bad[] = {"a", NULL};
+  CHECK(lac_embeddings_set_phase_names(e, 2, bad, &err) == LAC_ERR_INVALID_ARG, "NULL name");
+  CHECK(e->n_phase_names == 0, "names unchanged after a refused call");
+  lac_embeddings_free(e);
+  unlink(path);
+  /* a file of the older format (no lac.phase_names) and a malformed value */
+  spec s = good_spec();
+  EXPECT_READ(s, LAC_OK, "");
+  s.extra_meta_key = "lac.phase_names"; /* value "x": not JSON */
+  EXPECT_READ(s, LAC_ERR_FORMAT, "lac.phase_names is not a JSON list of strings");
+}
 
 static void test_bad_files(void) {
   spec s = good_spec();
@@ -290,6 +334,7 @@ int main(void) {
   round_trip(4, 2, 0, 1, "");
   round_trip(0, 128, 1, 1, "empty");
   test_bad_files();
+  test_phase_names();
   test_write_errors();
   rmdir(tmpdir);
   return test_exit("test_embeddings");

@@ -271,7 +271,8 @@ int lac_session_latency_steps(const lac_session *session);
 /* ---------------------------------------------------------------- embeddings files */
 
 /* A T x dim float32 tensor "embeddings" with optional int64 "timestamps" (ns) and
- * int64 "labels", metadata lac.format = "lac-embeddings" and lac.model_id. */
+ * int64 "labels", metadata lac.format = "lac-embeddings", lac.model_id and (optional)
+ * lac.phase_names, a JSON list of strings naming label values 0, 1, ... */
 typedef struct {
   int64_t n;
   int64_t dim;
@@ -279,12 +280,17 @@ typedef struct {
   int64_t *timestamps;  /* n, or NULL */
   int64_t *labels;      /* n, or NULL */
   char model_id[64];    /* "" when unknown */
+  char **phase_names;   /* n_phase_names names (owned; set with lac_embeddings_set_phase_names) */
+  int64_t n_phase_names; /* 0: none (files without lac.phase_names) */
 } lac_embeddings;
 
 /* Allocate (zeroed) with optional arrays; free with lac_embeddings_free. */
 lac_status lac_embeddings_new(int64_t n, int64_t dim, int with_timestamps, int with_labels,
                               lac_embeddings **out, lac_error *err);
 void lac_embeddings_free(lac_embeddings *emb);
+/* Replaces the phase names by copies of names[0..n) (n = 0 clears them); NULL names refused. */
+lac_status lac_embeddings_set_phase_names(lac_embeddings *emb, int64_t n, const char *const *names,
+                                          lac_error *err);
 /* Written via a temporary file + rename; NaN/Inf in data is refused. */
 lac_status lac_embeddings_write(const char *path, const lac_embeddings *emb, lac_error *err);
 lac_status lac_embeddings_read(const char *path, lac_embeddings **out, lac_error *err);

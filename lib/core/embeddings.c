@@ -1,13 +1,16 @@
 /* embeddings.c — lac embeddings files: allocation, writing and strict reading (see lac.h).
  *
  * A file is safetensors with an F32 tensor "embeddings" [n, dim], optional I64 "timestamps"
- * [n] and I64 "labels" [n], and metadata lac.format = "lac-embeddings", lac.version = "1"
- * and (when known) lac.model_id.  Reading checks all of that, rejects unknown tensors and
- * NaN/Inf, and says what a wrong file seems to be (e.g. a model file).
+ * [n] and I64 "labels" [n], and metadata lac.format = "lac-embeddings", lac.version = "1",
+ * (when known) lac.model_id and (optional) lac.phase_names, a JSON list of strings naming the
+ * label values 0, 1, ...  Reading checks all of that, rejects unknown tensors and NaN/Inf,
+ * and says what a wrong file seems to be (e.g. a model file).  Files without
+ * lac.phase_names (older writers) read with no names.
  *
  * Deliberately not done: byte swapping (big-endian hosts are refused), conversion of other
  * dtypes, interpretation of timestamps or labels.
  */
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -60,8 +63,39 @@ lac_status lac_embeddings_new(int64_t n, int64_t dim, int with_timestamps, int w
   return LAC_OK;
 }
 
+static void free_names(char **names, int64_t n) {
+  for (int64_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+lac_status lac_embeddings_set_phase_names(lac_embeddings *emb, int64_t n, const char *const *names,
+                                          lac_error *err) {
+  if (!emb || n < 0 || (n > 0 && !names))
+    return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                         "lac_embeddings_set_phase_names: NULL embeddings or names, or n < 0");
+  for (int64_t i = 0; i < n; i++)
+    if (!names[i])
+      return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                           "lac_embeddings_set_phase_names: name %" PRId64 " is NULL", i);
+  char **copy = n ? calloc((size_t)n, sizeof *copy) : NULL;
+  if (n && !copy) return lac_error_set(err, LAC_ERR_NOMEM, "out of memory for phase names");
+  for (int64_t i = 0; i < n; i++) {
+    size_t len = strlen(names[i]) + 1;
+    if (!(copy[i] = malloc(len))) {
+      free_names(copy, i);
+      return lac_error_set(err, LAC_ERR_NOMEM, "out of memory for phase names");
+    }
+    memcpy(copy[i], names[i], len);
+  }
+  free_names(emb->phase_names, emb->n_phase_names);
+  emb->phase_names = copy;
+  emb->n_phase_names = n;
+  return LAC_OK;
+}
+
 void lac_embeddings_free(lac_embeddings *emb) {
   if (!emb) return;
+  free_names(emb->phase_names, emb->n_phase_names);
   free(emb->data);
   free(emb->timestamps);
   free(emb->labels);
@@ -106,6 +140,26 @@ lac_status lac_embeddings_write(const char *path, const lac_embeddings *emb, lac
   st = lac_st_writer_meta(w, "lac.format", FORMAT_NAME, err);
   if (!st) st = lac_st_writer_meta(w, "lac.version", FORMAT_VERSION, err);
   if (!st && emb->model_id[0]) st = lac_st_writer_meta(w, "lac.model_id", emb->model_id, err);
+  if (!st && emb->n_phase_names > 0) {
+    /* a JSON list of strings as the metadata value (safetensors metadata are strings) */
+    cJSON *list = cJSON_CreateArray();
+    char *json = NULL;
+    for (int64_t i = 0; list && i < emb->n_phase_names; i++) {
+      cJSON *item = emb->phase_names[i] ? cJSON_CreateString(emb->phase_names[i]) : NULL;
+      if (!item || !cJSON_AddItemToArray(list, item)) {
+        cJSON_Delete(item);
+        cJSON_Delete(list);
+        list = NULL;
+      }
+    }
+    if (list) json = cJSON_PrintUnformatted(list);
+    cJSON_Delete(list);
+    st = json ? lac_st_writer_meta(w, "lac.phase_names", json, err)
+              : lac_error_set(err, LAC_ERR_INVALID_ARG,
+                              "%s: phase names must be %" PRId64 " non-NULL strings", path,
+                              emb->n_phase_names);
+    free(json);
+  }
   if (!st) st = lac_st_writer_add(w, "embeddings", LAC_DTYPE_F32, 2, shape, emb->data, err);
   if (!st && emb->timestamps)
     st = lac_st_writer_add(w, "timestamps", LAC_DTYPE_I64, 1, shape, emb->timestamps, err);
@@ -136,6 +190,31 @@ static lac_status check_tensor(const char *path, const lac_st_tensor *t, lac_dty
                          "%s: tensor '%s' is %s of rank %d, expected %s of rank %d", path, t->name,
                          lac_dtype_name(t->dtype), t->ndim, lac_dtype_name(dtype), ndim);
   return LAC_OK;
+}
+
+/* lac.phase_names (NULL: absent) into e: a JSON list of strings, else LAC_ERR_FORMAT. */
+static lac_status read_phase_names(const char *path, const char *json, lac_embeddings *e,
+                                   lac_error *err) {
+  if (!json) return LAC_OK;
+  cJSON *list = cJSON_Parse(json);
+  int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
+  for (int i = 0; i < n; i++)
+    if (!cJSON_IsString(cJSON_GetArrayItem(list, i))) n = -1;
+  if (n < 0) {
+    cJSON_Delete(list);
+    return lac_error_set(err, LAC_ERR_FORMAT,
+                         "%s: lac.phase_names is not a JSON list of strings (it names the label "
+                         "values 0, 1, ...)",
+                         path);
+  }
+  const char **names = n ? malloc(sizeof *names * (size_t)n) : NULL;
+  lac_status st = LAC_OK;
+  if (n && !names) st = lac_error_set(err, LAC_ERR_NOMEM, "out of memory for phase names");
+  for (int i = 0; !st && i < n; i++) names[i] = cJSON_GetArrayItem(list, i)->valuestring;
+  if (!st) st = lac_embeddings_set_phase_names(e, n, names, err);
+  free(names);
+  cJSON_Delete(list);
+  return st;
 }
 
 /* Validate the opened file and copy it into a new lac_embeddings. */
@@ -202,7 +281,8 @@ static lac_status read_file(const char *path, const lac_st_file *f, lac_embeddin
   if (ts) memcpy(e->timestamps, ts->data, ts->n_bytes);
   if (lab) memcpy(e->labels, lab->data, lab->n_bytes);
   if (model_id) strcpy(e->model_id, model_id);
-  if ((st = check_finite(path, e->data, n, dim, err))) {
+  if ((st = check_finite(path, e->data, n, dim, err)) ||
+      (st = read_phase_names(path, lac_st_meta_get(f, "lac.phase_names"), e, err))) {
     lac_embeddings_free(e);
     return st;
   }

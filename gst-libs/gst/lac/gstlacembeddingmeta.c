@@ -9,6 +9,17 @@
 #include <string.h>
 
 /**
+ * SECTION:gstlacembeddingmeta
+ * @title: GstLacEmbeddingMeta
+ * @short_description: the LAC embedding of a video frame
+ *
+ * #GstLacEmbeddingMeta carries a frame's embedding: @dim floats, the id of the model that
+ * computed them, #GstLacEmbeddingFlags and the step since the last window reset.
+ * `lacencoder` attaches one to every frame; read it with gst_buffer_get_lac_embedding_meta()
+ * (Python: `GstLac.buffer_get_lac_embedding_meta(buf).get_values()`).
+ */
+
+/**
  * gst_lac_embedding_meta_api_get_type:
  *
  * Returns: the #GType of the GstLacEmbeddingMeta API (no tags: kept by every transform).

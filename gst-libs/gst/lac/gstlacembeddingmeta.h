@@ -27,7 +27,18 @@ typedef enum {
   GST_LAC_EMBEDDING_FLAG_REUSED = (1 << 1),
 } GstLacEmbeddingFlags;
 
+/**
+ * GST_LAC_EMBEDDING_META_API_TYPE:
+ *
+ * The #GType of the #GstLacEmbeddingMeta API.
+ */
 #define GST_LAC_EMBEDDING_META_API_TYPE (gst_lac_embedding_meta_api_get_type())
+
+/**
+ * GST_LAC_EMBEDDING_META_INFO:
+ *
+ * The #GstMetaInfo of the #GstLacEmbeddingMeta implementation.
+ */
 #define GST_LAC_EMBEDDING_META_INFO (gst_lac_embedding_meta_get_info())
 
 typedef struct _GstLacEmbeddingMeta GstLacEmbeddingMeta;
@@ -40,6 +51,9 @@ typedef struct _GstLacEmbeddingMeta GstLacEmbeddingMeta;
  * @model_id: 16 hex digits identifying the model's weights (lac_model_id())
  * @flags: #GstLacEmbeddingFlags
  * @step: embedding step, counted from the last window reset
+ *
+ * The embedding of one video frame.  In Python read the values with get_values() (a list
+ * of floats); @data is also readable there as a list.
  */
 struct _GstLacEmbeddingMeta {
   GstMeta meta;

@@ -17,6 +17,11 @@
  * to every buffer; read it with gst_buffer_get_lac_phase_meta().
  */
 
+/**
+ * gst_lac_phase_meta_api_get_type:
+ *
+ * Returns: the #GType of the GstLacPhaseMeta API (no tags: kept by every transform).
+ */
 GType gst_lac_phase_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar *tags[] = {NULL};
@@ -55,6 +60,11 @@ static gboolean gst_lac_phase_meta_transform(GstBuffer *dest, GstMeta *meta, Gst
                                        m->repetition, m->video_index, m->frame_index) != NULL;
 }
 
+/**
+ * gst_lac_phase_meta_get_info:
+ *
+ * Returns: the #GstMetaInfo of GstLacPhaseMeta.
+ */
 const GstMetaInfo *gst_lac_phase_meta_get_info(void) {
   static const GstMetaInfo *info = NULL;
 
