@@ -12,7 +12,7 @@ export GST_PLUGIN_PATH="$build/gst/encoder:$build/gst/synth"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$build/tools/lac" model init --arch resnet18-112 --seed 1 -o "$tmp/m.safetensors" >/dev/null
-"$build/tools/lac" dataset synth --out "$tmp/ds" --videos 1 --val-fraction 0 --frames 240 >/dev/null
+"$build/tools/lac" dataset synth --out "$tmp/ds" --videos 1 --val-fraction 0 --frames 480 >/dev/null
 video=$(ls "$tmp"/ds/videos/*.webm | head -1)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
 "$build/bench/bench_gst" "$tmp/m.safetensors" "$video" --threads "$(nproc)" --rounds "$rounds"

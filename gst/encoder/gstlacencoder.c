@@ -367,9 +367,8 @@ static void drop_held(GstLacEncoder *self) {
 
 /* ---------------------------------------------------------------- embeddings file */
 
-/* The embeddings file with the rows recorded since start; phase names go into the file's
- * metadata as "lac.phase_names" (a JSON array indexed by label) by rewriting the file
- * lac_embeddings_write made with one more metadata entry. */
+/* The embeddings file with the rows recorded since start, with the phase labels and names
+ * the frames carried (GstLacPhaseMeta; names stored by the library as "lac.phase_names"). */
 static gboolean write_embeddings(GstLacEncoder *self, const gchar *path) {
   const gint64 n = (gint64)self->rec_ts->len;
   lac_embeddings *emb = NULL;
@@ -382,36 +381,18 @@ static gboolean write_embeddings(GstLacEncoder *self, const gchar *path) {
     if (emb->labels) memcpy(emb->labels, self->rec_labels->data, sizeof(gint64) * (gsize)n);
   }
   g_strlcpy(emb->model_id, self->model_id, sizeof emb->model_id);
-  if (lac_embeddings_write(path, emb, &err) != LAC_OK) goto fail;
-  lac_embeddings_free(emb);
-  emb = NULL;
-
   if (self->rec_have_labels && self->phase_names->len > 0) {
-    GString *json = g_string_new("[");
+    const gchar **names = g_new0(const gchar *, self->phase_names->len);
     for (guint k = 0; k < self->phase_names->len; k++) {
       const gchar *name = g_ptr_array_index(self->phase_names, k);
-      gchar *esc = g_strescape(name ? name : "", NULL);
-      g_string_append_printf(json, "%s\"%s\"", k ? ", " : "", esc);
-      g_free(esc);
+      names[k] = name ? name : "";
     }
-    g_string_append_c(json, ']');
-    lac_st_file *f = NULL;
-    lac_st_writer *w = NULL;
-    lac_status st = lac_st_read(path, &f, &err);
-    if (!st) st = lac_st_writer_new(&w, &err);
-    for (size_t i = 0; !st && i < lac_st_meta_count(f); i++)
-      st = lac_st_writer_meta(w, lac_st_meta_key(f, i), lac_st_meta_value(f, i), &err);
-    if (!st) st = lac_st_writer_meta(w, "lac.phase_names", json->str, &err);
-    for (size_t i = 0; !st && i < lac_st_count(f); i++) {
-      const lac_st_tensor *t = lac_st_at(f, i);
-      st = lac_st_writer_add(w, t->name, t->dtype, t->ndim, t->shape, t->data, &err);
-    }
-    if (!st) st = lac_st_writer_write(w, path, &err);
-    lac_st_writer_free(w);
-    lac_st_free(f);
-    g_string_free(json, TRUE);
-    if (st) goto fail;
+    lac_status st = lac_embeddings_set_phase_names(emb, self->phase_names->len, names, &err);
+    g_free(names);
+    if (st != LAC_OK) goto fail;
   }
+  if (lac_embeddings_write(path, emb, &err) != LAC_OK) goto fail;
+  lac_embeddings_free(emb);
   GST_INFO_OBJECT(self, "wrote %" G_GINT64_FORMAT " embeddings to %s", n, path);
   return TRUE;
 fail:
