@@ -44,4 +44,31 @@ assert np.mean([d(i, i + 1) for i in range(15)]) < np.mean([d(i, i + 8) for i in
 PY
 out=$("$lac" align "$tmp/g1.safetensors" "$tmp/g2.safetensors" --similarity cosine --offset 0.5 2>&1)
 grep -q "best local alignment: score" <<< "$out" && ok || bad "align g1 g2: $out"
+
+# the elements on the real clip, as the user writes it (no videoconvert before lacencoder),
+# under the leak tracer: g1 through lacencoder ! lacalign against g2's embeddings
+if [ -n "${GST_PLUGIN_PATH:-}" ] && gst-inspect-1.0 lacencoder >/dev/null 2>&1; then
+  out=$(GST_TRACERS=leaks GST_DEBUG=GST_TRACER:7 gst-launch-1.0 filesrc location="$clips/g1.avi" ! \
+        decodebin ! lacencoder model-location="$model" embeddings-location="$tmp/g1e.safetensors" ! \
+        lacalign reference-location="$tmp/g2.safetensors" alignment-location="$tmp/g1.csv" ! \
+        videoconvert ! fakesink 2>&1)
+  rc=$?
+  [ $rc -eq 0 ] && ok || bad "gst-launch on g1.avi exited $rc: $out"
+  leak_re='object-alive, type-name=\(string\)[A-Za-z]'
+  grep -qE "$leak_re" <<< "$out" && bad "leaks on g1.avi: $(grep -E "$leak_re" <<< "$out" | head -3)" || ok
+  rows=$(($(wc -l < "$tmp/g1.csv") - 1))
+  [ "$rows" -eq 16 ] && ok || bad "g1.csv has $rows rows, expected 16"
+  $py - "$tmp/g1e.safetensors" "$tmp/g1.safetensors" <<'PY' && ok || bad "lacencoder on g1.avi vs lac embed"
+import json, struct, sys
+import numpy as np
+def load(p):
+    b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n]); d = b[8 + n:]
+    s, e = h["embeddings"]["data_offsets"]; return np.frombuffer(d[s:e], np.float32).reshape(h["embeddings"]["shape"])
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert a.shape == b.shape == (16, 128), (a.shape, b.shape)
+assert np.isfinite(a).all()
+PY
+else
+  bad "GST_PLUGIN_PATH does not reach lacencoder"
+fi
 finish "real video"
