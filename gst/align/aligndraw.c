@@ -5,8 +5,9 @@
  * the frame: a translucent dark background, the progress bar, and one line of text with the
  * cairo "toy" font API (no Pango, so no layout beyond one line).
  * The plot maps every similarity cell to at least one pixel, up to 1024 pixels a side.
- * Not here: alignment arithmetic, reading the reference, the thumbnail of the matched
- * reference frame (the element has no reference video).
+ * The thumbnail of the matched reference frame (made by gstlacalign.c from the reference
+ * pad's raw video) is a second rectangle in the top right corner, scaled by the compositor.
+ * Not here: alignment arithmetic, reading the reference, making thumbnails.
  */
 #include "aligndraw.h"
 
@@ -20,8 +21,19 @@ guint align_draw_band_height(guint frame_height) {
   return h;
 }
 
+void align_draw_thumbnail_rect(guint width, guint height, guint tw, guint th, gint *x, gint *y,
+                               guint *w, guint *h) {
+  /* at most a third of the height and half the width, never enlarged, aspect kept */
+  double s = MIN(1.0, MIN(height / 3.0 / th, width / 2.0 / tw));
+  *w = MAX(1u, (guint)lround(tw * s));
+  *h = MAX(1u, (guint)lround(th * s));
+  guint margin = MAX(1u, height / 48);
+  *x = (gint)width - (gint)*w - (gint)margin;
+  *y = (gint)margin;
+}
+
 GstVideoOverlayComposition *align_draw_overlay(guint width, guint height, const AlignEstimate *est,
-                                               const char *phase_name) {
+                                               const char *phase_name, GstBuffer *thumb) {
   guint bh = align_draw_band_height(height);
   int stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, (int)width);
   GstBuffer *buf = gst_buffer_new_allocate(NULL, (gsize)stride * bh, NULL);
@@ -78,6 +90,16 @@ GstVideoOverlayComposition *align_draw_overlay(guint width, guint height, const 
   gst_buffer_unref(buf);
   GstVideoOverlayComposition *comp = gst_video_overlay_composition_new(rect);
   gst_video_overlay_rectangle_unref(rect);
+  GstVideoMeta *vm = thumb ? gst_buffer_get_video_meta(thumb) : NULL;
+  if (vm && vm->width > 0 && vm->height > 0) {
+    gint x, y;
+    guint w, h;
+    align_draw_thumbnail_rect(width, height, vm->width, vm->height, &x, &y, &w, &h);
+    GstVideoOverlayRectangle *tr =
+        gst_video_overlay_rectangle_new_raw(thumb, x, y, w, h, GST_VIDEO_OVERLAY_FORMAT_FLAG_NONE);
+    gst_video_overlay_composition_add_rectangle(comp, tr);
+    gst_video_overlay_rectangle_unref(tr);
+  }
   return comp;
 }
 

@@ -16,9 +16,17 @@ G_BEGIN_DECLS
 guint align_draw_band_height(guint frame_height);
 
 /* A composition with one rectangle covering the bottom band of a width x height frame;
- * est NULL draws "no embedding".  Returns a new reference. */
+ * est NULL draws "no embedding".  thumb (NULL: none), a buffer with a GstVideoMeta in
+ * GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB (the matched reference frame), adds a second
+ * rectangle in the top right corner, shown at most a third of the frame's height and half
+ * its width (aspect kept).  Returns a new reference. */
 GstVideoOverlayComposition *align_draw_overlay(guint width, guint height, const AlignEstimate *est,
-                                               const char *phase_name);
+                                               const char *phase_name, GstBuffer *thumb);
+
+/* The corner rectangle where align_draw_overlay shows a tw x th thumbnail in a width x height
+ * frame: *x, *y, *w, *h (w, h >= 1). */
+void align_draw_thumbnail_rect(guint width, guint height, guint tw, guint th, gint *x, gint *y,
+                               guint *w, guint *h);
 
 /* Writes a PNG of S [n][m] (rows: stream frames, top to bottom; columns: reference frames)
  * in grey (white = most similar) with the path steps[n_steps] in red.  Returns FALSE with

@@ -3,16 +3,23 @@
  *
  * On-line, for the newest stream frame n-1 with window rows W = frames [n-w, n):
  *   S = sim(W, R) - offset                           [w][T_ref] (rows kept from the history)
+ *   C = {j : S[w-1][j] >= 0} (all j when empty)      candidate ends: reference frames the
+ *                                                    current frame resembles
  *   hard SW (tau = 0): M                             the best local alignment ending in
- *   raw = argmax_j M[w-1][j], score = M[w-1][raw]    each cell; the last row ends "now"
+ *   raw = argmax_{j in C} M[w-1][j],                 each cell; the last row ends "now"
+ *   score = M[w-1][raw]
  *   soft SW (tau = softness): Ms, and                match probabilities of the soft
- *   P = d(smax_j Ms[w-1][j]) / dS                    alignments that end now (backward
- *                                                    with gM[w-1][j] = softmax_j Ms[w-1]/tau)
+ *   P = d(smax_{j in C} Ms[w-1][j]) / dS             alignments that end now (backward
+ *                                                    with gM[w-1][j] = softmax over C of
+ *                                                    Ms[w-1]/tau, 0 outside C)
  *   confidence = sum_{|j - raw| <= r} P[w-1][j]     how concentrated the current frame's
  *                                                    match is around raw
  * No match when S[w-1][raw] < 0 (the current frame is less similar to its match than the
  * offset: a distractor shows at once, while the alignment score only decays), score <
  * min_score or confidence < min_confidence.
+ * Restricting the ends to C lets a restart of the action (a jump back in the reference) be
+ * followed within a few frames: the previous performance's alignment keeps a high score for
+ * about half a window, but it ends at a reference frame the current frame does not resemble.
  * Smoothing: exponential on the index, restarted when the raw index jumps by more than
  * max(3, T_ref / 8) frames (the action restarted) or after a no-match.
  * Off-line: hard SW over the whole history and its path.
@@ -133,6 +140,13 @@ int align_tracker_ref_len(const AlignTracker *t) { return t->m; }
 int align_tracker_dim(const AlignTracker *t) { return t->d; }
 const char *align_tracker_model_id(const AlignTracker *t) { return t->model_id; }
 int align_tracker_n_frames(const AlignTracker *t) { return t->n; }
+const AlignTrackerSettings *align_tracker_settings(const AlignTracker *t) { return &t->s; }
+
+int align_tracker_n_phases(const AlignTracker *t) {
+  gint64 n = t->phase_names->len;
+  for (int j = 0; j < t->m; j++) n = MAX(n, t->labels[j] + 1);
+  return (int)MIN(n, G_MAXINT);
+}
 
 const char *align_tracker_phase_name(AlignTracker *t, int p) {
   if (p < 0) return NULL;
@@ -191,23 +205,34 @@ lac_status align_tracker_push(AlignTracker *t, const float *emb, AlignEstimate *
   st = lac_sw_forward(t->al, &hard, 1, &pair, &V, Mp, err);
   if (!st) st = lac_sw_forward(t->al, &soft, 1, &pair, &Vs, Msp, err);
   if (st) return st;
-  /* incoming gradient: the softmax over the last row of the soft M, zero elsewhere */
+  /* Candidate ends: the reference frames the current frame resembles (S >= 0).  An
+   * alignment that ends at a frame it does not resemble is an earlier performance still
+   * decaying (after a restart of the action its score stays high for about half a window);
+   * when no frame qualifies every column is a candidate (and the frame has no match). */
+  const float *Slast = t->rows + (gsize)(t->n - 1 - t->base) * m;
+  gboolean any = FALSE;
+  for (int j = 0; j < m && !any; j++) any = Slast[j] >= 0;
+#define CANDIDATE(j) (!any || Slast[j] >= 0)
+  /* incoming gradient: the softmax over the candidates of the soft M's last row, zero
+   * elsewhere */
   memset(t->G, 0, sizeof(float) * (gsize)w * m);
   float *Glast = t->G + (gsize)(w - 1) * m;
   const float *Mslast = t->Ms + (gsize)(w - 1) * m;
-  float mx = Mslast[0];
-  for (int j = 1; j < m; j++) mx = MAX(mx, Mslast[j]);
+  float mx = -INFINITY;
+  for (int j = 0; j < m; j++)
+    if (CANDIDATE(j)) mx = MAX(mx, Mslast[j]);
   double z = 0;
-  for (int j = 0; j < m; j++) z += Glast[j] = expf((Mslast[j] - mx) / t->s.softness);
+  for (int j = 0; j < m; j++)
+    z += Glast[j] = CANDIDATE(j) ? expf((Mslast[j] - mx) / t->s.softness) : 0.f;
   for (int j = 0; j < m; j++) Glast[j] = (float)(Glast[j] / z);
   st = lac_sw_backward(t->al, NULL, Gp, Pp, NULL, NULL, err);
   if (st) return st;
 
   const float *Mlast = t->M + (gsize)(w - 1) * m, *Plast = t->P + (gsize)(w - 1) * m;
-  const float *Slast = t->rows + (gsize)(t->n - 1 - t->base) * m;
-  int raw = 0;
-  for (int j = 1; j < m; j++)
-    if (Mlast[j] > Mlast[raw]) raw = j;
+  int raw = -1;
+  for (int j = 0; j < m; j++)
+    if (CANDIDATE(j) && (raw < 0 || Mlast[j] > Mlast[raw])) raw = j;
+#undef CANDIDATE
   int r = t->s.confidence_radius >= 0 ? t->s.confidence_radius : MAX(2, m / 10);
   double conf = 0;
   for (int j = MAX(0, raw - r); j <= MIN(m - 1, raw + r); j++) conf += Plast[j];

@@ -38,12 +38,15 @@ void align_tracker_default_settings(AlignTrackerSettings *s);
 /* The on-line estimate for one stream frame. */
 typedef struct {
   gboolean match;     /* FALSE: no match (score or confidence under their thresholds) */
-  int raw_index;      /* argmax_j of the hard M's last row: best local alignment ending now */
+  int raw_index;      /* argmax_j of the hard M's last row over the reference frames the
+                         current frame resembles (S >= 0; all when none): best local
+                         alignment ending now */
   int index;          /* smoothed matched reference frame, -1 when no match */
   double progress;    /* index / (T_ref - 1), 0..1; -1 when no match */
   int phase;          /* label of the matched reference frame, -1 when none */
   float score;        /* hard M[last][raw_index]: score of that alignment */
-  float confidence;   /* soft match probability mass of the last row within the radius */
+  float confidence;   /* soft match probability mass of the last row within the radius (the
+                         soft alignments ending now at those same reference frames) */
   float similarity;   /* sim(current frame, reference frame raw_index), offset not applied */
 } AlignEstimate;
 
@@ -66,6 +69,10 @@ const char *align_tracker_model_id(const AlignTracker *t);
 /* The phase's name (owned by the tracker, valid until the next call that names a phase) or
  * NULL for p < 0. */
 const char *align_tracker_phase_name(AlignTracker *t, int p);
+/* Number of phases: 1 + the largest reference label or named phase (0 without either). */
+int align_tracker_n_phases(const AlignTracker *t);
+/* The settings the tracker was made with. */
+const AlignTrackerSettings *align_tracker_settings(const AlignTracker *t);
 
 /* Appends one stream frame (emb [dim], dim = the reference's) and estimates it on-line
  * from the last `window` frames.  The reference must not be empty. */

@@ -5,7 +5,8 @@
  * (aligntracker.c), draws that over the frame (aligndraw.c: attached as
  * GstVideoOverlayCompositionMeta when downstream accepts it, blended otherwise), posts a
  * "lac-alignment" element message, and at EOS writes the off-line alignment of the whole
- * stream as CSV and optionally a PNG plot.
+ * stream as CSV or JSON and optionally a PNG plot.  When the reference pad carries raw
+ * video it keeps a small thumbnail of every reference frame and shows the matched one.
  *
  * Not here: alignment arithmetic (aligntracker.c over the lac library), drawing
  * (aligndraw.c), computing embeddings (lacencoder).  Frames are never held back, so the
@@ -33,7 +34,10 @@
  * gaps, similarity = cosine - #GstLacAlign:similarity-offset by default) of the last
  * #GstLacAlign:window frames against the reference: the best alignment that ends at the
  * current frame gives the matched frame and the score, the soft match probabilities of the
- * current frame (at temperature #GstLacAlign:softness) the confidence.  Below
+ * current frame (at temperature #GstLacAlign:softness) the confidence; only alignments that
+ * end at a reference frame the current frame resembles (similarity at least the offset)
+ * count, so that a restart of the action is followed within a frame or two instead of after
+ * the previous performance's alignment has decayed.  Below
  * #GstLacAlign:min-score or #GstLacAlign:min-confidence the frame has no match (a
  * distractor, or the action has not started); so has a frame whose similarity to its
  * matched reference frame is below the offset.  The index is smoothed exponentially
@@ -58,8 +62,18 @@
  * At EOS, #GstLacAlign:alignment-location receives a CSV with one row per frame with an
  * embedding: timestamp, frame, the on-line match, progress, phase, score, confidence, and
  * offline-index, the frame's reference match in the hard local alignment of the whole
- * stream (-1 outside it); #GstLacAlign:plot-location a PNG of the similarity matrix
+ * stream (-1 outside it).  A location ending in `.json` receives JSON instead: an object
+ * with `reference` (frames, dim, model_id, phase_names), `parameters` (the alignment
+ * properties), `offline_score` and `frames`, an array of objects with the CSV's columns as
+ * fields (match as a boolean).  Either file is written to a temporary file and renamed.
+ * #GstLacAlign:plot-location receives a PNG of the similarity matrix
  * (stream frames down, reference frames across) with that alignment's path in red.
+ *
+ * When the reference pad's caps are raw video and #GstLacAlign:thumbnail is TRUE at start,
+ * every reference frame with an embedding is kept as a thumbnail 64 rows high (fewer for a
+ * smaller reference), aspect kept, at most 4 times as wide: at most 64 KiB per reference
+ * frame (21.8 KiB for 4:3).  The matched frame's thumbnail is drawn in the top right corner
+ * of the video (at most a third of its height and half its width) while there is a match.
  *
  * Embeddings of another dimension or another model (both model ids known and different)
  * than the reference's stop the pipeline with a STREAM FORMAT error saying which.
@@ -77,6 +91,7 @@
 #include "gstlacalign.h"
 
 #include <gst/lac/lacmeta.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,7 +117,14 @@ enum {
   PROP_MESSAGE_INTERVAL,
   PROP_ALIGNMENT_LOCATION,
   PROP_PLOT_LOCATION,
+  PROP_THUMBNAIL,
 };
+
+/* Reference thumbnails: THUMB_HEIGHT rows (fewer for a smaller reference), the width from the
+ * display aspect, at most THUMB_MAX_ASPECT times the height: at most 64 x 256 x 4 bytes =
+ * 64 KiB per reference frame (21.8 KiB for 4:3). */
+#define THUMB_HEIGHT 64
+#define THUMB_MAX_ASPECT 4
 
 #define FORMATS "{ I420, NV12, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, GRAY8 }"
 #define VIDEO_CAPS GST_VIDEO_CAPS_MAKE(FORMATS)
@@ -201,6 +223,61 @@ static gboolean check_embedding(GstLacAlign *self, const GstLacEmbeddingMeta *me
   return TRUE;
 }
 
+/* The reference pad's caps: raw video gives thumbnails (when asked for), anything else none. */
+static void set_reference_caps(GstLacAlign *self, GstCaps *caps) {
+  g_clear_pointer(&self->thumb_conv, gst_video_converter_free);
+  GstStructure *st = gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0) : NULL;
+  self->have_ref_info = st && gst_structure_has_name(st, "video/x-raw") &&
+                        gst_video_info_from_caps(&self->ref_info, caps) &&
+                        GST_VIDEO_INFO_WIDTH(&self->ref_info) > 0 &&
+                        GST_VIDEO_INFO_HEIGHT(&self->ref_info) > 0;
+  if (!self->have_ref_info || !self->keep_thumbs) return;
+  const GstVideoInfo *ri = &self->ref_info;
+  int rw = GST_VIDEO_INFO_WIDTH(ri), rh = GST_VIDEO_INFO_HEIGHT(ri);
+  int th = MIN(THUMB_HEIGHT, rh);
+  double aspect = (double)rw * MAX(1, GST_VIDEO_INFO_PAR_N(ri)) /
+                  ((double)rh * MAX(1, GST_VIDEO_INFO_PAR_D(ri)));
+  int tw = CLAMP((int)lround(th * aspect), 1, THUMB_MAX_ASPECT * th);
+  gst_video_info_set_format(&self->thumb_info, GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB,
+                            (guint)tw, (guint)th);
+  /* the converter changes size and format, never the frame rate or interlacing */
+  GST_VIDEO_INFO_FPS_N(&self->thumb_info) = GST_VIDEO_INFO_FPS_N(ri);
+  GST_VIDEO_INFO_FPS_D(&self->thumb_info) = GST_VIDEO_INFO_FPS_D(ri);
+  GST_VIDEO_INFO_INTERLACE_MODE(&self->thumb_info) = GST_VIDEO_INFO_INTERLACE_MODE(ri);
+  self->thumb_conv = gst_video_converter_new((GstVideoInfo *)ri, &self->thumb_info, NULL);
+  if (!self->thumb_conv)
+    GST_WARNING_OBJECT(self, "cannot convert the reference's %s to thumbnails",
+                       gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(ri)));
+  else
+    GST_INFO_OBJECT(self, "reference thumbnails %dx%d", tw, th);
+}
+
+/* The thumbnail of one reference frame (NULL when the reference is not raw video or the
+ * frame cannot be mapped). */
+static GstBuffer *make_thumbnail(GstLacAlign *self, GstBuffer *buf) {
+  if (!self->thumb_conv) return NULL;
+  GstVideoFrame in, out;
+  if (!gst_video_frame_map(&in, &self->ref_info, buf, GST_MAP_READ)) {
+    GST_DEBUG_OBJECT(self, "reference frame not mappable: no thumbnail");
+    return NULL;
+  }
+  GstBuffer *t = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&self->thumb_info), NULL);
+  if (!gst_video_frame_map(&out, &self->thumb_info, t, GST_MAP_WRITE)) {
+    gst_video_frame_unmap(&in);
+    gst_buffer_unref(t);
+    return NULL;
+  }
+  gst_video_converter_frame(self->thumb_conv, &in, &out);
+  gst_video_frame_unmap(&out);
+  gst_video_frame_unmap(&in);
+  gst_buffer_add_video_meta_full(t, GST_VIDEO_FRAME_FLAG_NONE,
+                                 GST_VIDEO_INFO_FORMAT(&self->thumb_info),
+                                 GST_VIDEO_INFO_WIDTH(&self->thumb_info),
+                                 GST_VIDEO_INFO_HEIGHT(&self->thumb_info), 1,
+                                 self->thumb_info.offset, self->thumb_info.stride);
+  return t;
+}
+
 /* Takes what the reference pad holds; TRUE when the reference is complete (its EOS). */
 static GstFlowReturn collect_reference(GstLacAlign *self, GstAggregatorPad *pad) {
   GstBuffer *buf;
@@ -223,6 +300,12 @@ static GstFlowReturn collect_reference(GstLacAlign *self, GstAggregatorPad *pad)
       align_tracker_set_phase_name(self->tracker, ph->phase, ph->phase_name);
     lac_status st = align_tracker_add_reference(self->tracker, meta->data, 1, (int)meta->dim,
                                                 &label, meta->model_id, &err);
+    if (st == LAC_OK && self->keep_thumbs) {
+      /* one entry per reference frame (NULL where none could be made) */
+      if (!self->thumbs)
+        self->thumbs = g_ptr_array_new_with_free_func((GDestroyNotify)gst_buffer_unref);
+      g_ptr_array_add(self->thumbs, make_thumbnail(self, buf));
+    }
     gst_buffer_unref(buf);
     if (st != LAC_OK) {
       GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Reference stream: %s", err.message), (NULL));
@@ -262,10 +345,15 @@ static void post_message(GstLacAlign *self, GstClockTime pts, guint64 frame,
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-static GstBuffer *draw_overlay(GstLacAlign *self, GstBuffer *buf, const AlignEstimate *est) {
+static GstBuffer *draw_overlay(GstLacAlign *self, GstBuffer *buf, const AlignEstimate *est,
+                               gboolean thumbnail) {
   const char *name = est->match ? align_tracker_phase_name(self->tracker, est->phase) : NULL;
+  GstBuffer *thumb = NULL;
+  if (thumbnail && est->match && self->thumbs && est->index >= 0 &&
+      (guint)est->index < self->thumbs->len)
+    thumb = g_ptr_array_index(self->thumbs, est->index);
   GstVideoOverlayComposition *comp = align_draw_overlay(
-      GST_VIDEO_INFO_WIDTH(&self->info), GST_VIDEO_INFO_HEIGHT(&self->info), est, name);
+      GST_VIDEO_INFO_WIDTH(&self->info), GST_VIDEO_INFO_HEIGHT(&self->info), est, name, thumb);
   buf = gst_buffer_make_writable(buf);
   if (self->attach_overlay) {
     gst_buffer_add_video_overlay_composition_meta(buf, comp);
@@ -283,11 +371,20 @@ static GstBuffer *draw_overlay(GstLacAlign *self, GstBuffer *buf, const AlignEst
   return buf;
 }
 
-static gboolean write_csv(GstLacAlign *self, const char *path, const int *offline) {
-  GString *s = g_string_new(
+static GString *alignment_json(GstLacAlign *self, const int *offline, float offline_score);
+
+/* Writes the alignment file: JSON when path ends in ".json" (any case), CSV otherwise.
+ * g_file_set_contents writes a temporary file beside it and renames it over path, so a
+ * reader never sees a half-written file. */
+static gboolean write_alignment(GstLacAlign *self, const char *path, const int *offline,
+                                float offline_score) {
+  gchar *lower = g_ascii_strdown(path, -1);
+  gboolean json = g_str_has_suffix(lower, ".json");
+  g_free(lower);
+  GString *s = json ? alignment_json(self, offline, offline_score) : g_string_new(
       "timestamp,frame,match,online_index,online_progress,online_phase,score,confidence,"
       "offline_index\n");
-  for (guint i = 0; i < self->rows->len; i++) {
+  for (guint i = 0; !json && i < self->rows->len; i++) {
     const GstLacAlignRow *r = &g_array_index(self->rows, GstLacAlignRow, i);
     g_string_append_printf(s, "%" G_GINT64_FORMAT ",%u,%d,%d,%.6f,%d,%.6g,%.6g,%d\n",
                            GST_CLOCK_TIME_IS_VALID(r->pts) ? (gint64)r->pts : (gint64)-1, i,
@@ -299,11 +396,91 @@ static gboolean write_csv(GstLacAlign *self, const char *path, const int *offlin
   g_string_free(s, TRUE);
   if (!ok) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                      ("Could not write the alignment CSV \"%s\": %s", path, gerr->message),
+                      ("Could not write the alignment file \"%s\": %s", path, gerr->message),
                       ("check alignment-location"));
     g_error_free(gerr);
   }
   return ok;
+}
+
+/* Appends v as a JSON string (quotes, backslash and control characters escaped; NULL: null). */
+static void json_string(GString *s, const char *v) {
+  if (!v) {
+    g_string_append(s, "null");
+    return;
+  }
+  g_string_append_c(s, '"');
+  for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+    if (*c == '"' || *c == '\\')
+      g_string_append_printf(s, "\\%c", *c);
+    else if (*c < 0x20)
+      g_string_append_printf(s, "\\u%04x", *c);
+    else
+      g_string_append_c(s, (char)*c);
+  }
+  g_string_append_c(s, '"');
+}
+
+/* Appends v as a JSON number, null when it is not finite (JSON has no NaN or infinity). */
+static void json_number(GString *s, double v) {
+  if (isfinite(v))
+    g_string_append_printf(s, "%.9g", v);
+  else
+    g_string_append(s, "null");
+}
+
+/* The JSON form of the alignment file: {"reference": {frames, dim, model_id, phase_names},
+ * "parameters": {...}, "offline_score", "frames": [{the CSV's columns}]}. */
+static GString *alignment_json(GstLacAlign *self, const int *offline, float offline_score) {
+  AlignTracker *t = self->tracker;
+  const AlignTrackerSettings *p = align_tracker_settings(t);
+  GString *s = g_string_new("{\n  \"reference\": {\"frames\": ");
+  g_string_append_printf(s, "%d, \"dim\": %d, \"model_id\": ", align_tracker_ref_len(t),
+                         align_tracker_dim(t));
+  json_string(s, align_tracker_model_id(t));
+  g_string_append(s, ", \"phase_names\": [");
+  for (int k = 0, np = align_tracker_n_phases(t); k < np; k++) {
+    if (k) g_string_append(s, ", ");
+    json_string(s, align_tracker_phase_name(t, k));
+  }
+  GEnumClass *ec = g_type_class_ref(gst_lac_align_similarity_get_type());
+  GEnumValue *ev = g_enum_get_value(ec, p->similarity);
+  g_string_append(s, "]},\n  \"parameters\": {\"similarity\": ");
+  json_string(s, ev ? ev->value_nick : NULL);
+  g_type_class_unref(ec);
+  g_string_append(s, ", \"similarity_offset\": ");
+  json_number(s, p->offset);
+  g_string_append(s, ", \"gap_open\": ");
+  json_number(s, p->gap_open);
+  g_string_append(s, ", \"gap_extend\": ");
+  json_number(s, p->gap_extend);
+  g_string_append(s, ", \"softness\": ");
+  json_number(s, p->softness);
+  g_string_append_printf(s, ", \"window\": %d, \"min_score\": ", p->window);
+  json_number(s, p->min_score);
+  g_string_append(s, ", \"min_confidence\": ");
+  json_number(s, p->min_confidence);
+  g_string_append(s, ", \"smoothing\": ");
+  json_number(s, p->smoothing);
+  g_string_append(s, "},\n  \"offline_score\": ");
+  json_number(s, offline_score);
+  g_string_append(s, ",\n  \"frames\": [");
+  for (guint i = 0; i < self->rows->len; i++) {
+    const GstLacAlignRow *r = &g_array_index(self->rows, GstLacAlignRow, i);
+    g_string_append_printf(
+        s, "%s\n    {\"timestamp\": %" G_GINT64_FORMAT ", \"frame\": %u, \"match\": %s, "
+        "\"online_index\": %d, \"online_progress\": ",
+        i ? "," : "", GST_CLOCK_TIME_IS_VALID(r->pts) ? (gint64)r->pts : (gint64)-1, i,
+        r->est.match ? "true" : "false", r->est.index);
+    json_number(s, r->est.progress);
+    g_string_append_printf(s, ", \"online_phase\": %d, \"score\": ", r->est.phase);
+    json_number(s, r->est.score);
+    g_string_append(s, ", \"confidence\": ");
+    json_number(s, r->est.confidence);
+    g_string_append_printf(s, ", \"offline_index\": %d}", offline[i]);
+  }
+  g_string_append(s, "\n  ]\n}\n");
+  return s;
 }
 
 /* EOS of the video: the off-line alignment and its files. */
@@ -330,7 +507,7 @@ static gboolean finish_stream(GstLacAlign *self) {
     } else {
       GST_INFO_OBJECT(self, "off-line alignment of %d frames: score %g, %d steps", n, score,
                       n_steps);
-      if (csv) ok = write_csv(self, csv, offline);
+      if (csv) ok = write_alignment(self, csv, offline, score);
       char *msg = NULL;
       if (ok && png &&
           !align_draw_plot(png, S, n, align_tracker_ref_len(self->tracker), steps, n_steps, &msg)) {
@@ -395,10 +572,11 @@ static GstFlowReturn gst_lac_align_aggregate(GstAggregator *agg, gboolean timeou
   gst_aggregator_selected_samples(agg, GST_BUFFER_PTS(buf), GST_BUFFER_DTS(buf),
                                   GST_BUFFER_DURATION(buf), NULL);
 
-  gboolean overlay, post;
+  gboolean overlay, post, thumbnail;
   guint64 interval;
   GST_OBJECT_LOCK(self);
   overlay = self->overlay;
+  thumbnail = self->thumbnail;
   post = self->post_messages;
   interval = self->message_interval;
   GST_OBJECT_UNLOCK(self);
@@ -437,7 +615,7 @@ static GstFlowReturn gst_lac_align_aggregate(GstAggregator *agg, gboolean timeou
       self->last_message_pts = pts;
       self->posted_any = TRUE;
     }
-    if (overlay && self->have_info) buf = draw_overlay(self, buf, &est);
+    if (overlay && self->have_info) buf = draw_overlay(self, buf, &est, thumbnail);
   }
 
   GstAggregatorPad *srcpad = GST_AGGREGATOR_PAD(agg->srcpad);
@@ -476,6 +654,11 @@ static gboolean gst_lac_align_sink_event(GstAggregator *agg, GstAggregatorPad *p
       default:
         break;
     }
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    /* the reference pad (serialized with its buffers) */
+    GstCaps *caps;
+    gst_event_parse_caps(event, &caps);
+    set_reference_caps(self, caps);
   }
   return GST_AGGREGATOR_CLASS(parent_class)->sink_event(agg, pad, event);
 }
@@ -555,6 +738,9 @@ static void reset_stream(GstLacAlign *self) {
   self->posted_any = FALSE;
   self->n_frames = 0;
   g_array_set_size(self->rows, 0);
+  g_clear_pointer(&self->thumbs, g_ptr_array_unref);
+  g_clear_pointer(&self->thumb_conv, gst_video_converter_free);
+  self->have_ref_info = FALSE;
 }
 
 static gboolean gst_lac_align_start(GstAggregator *agg) {
@@ -570,6 +756,7 @@ static gboolean gst_lac_align_start(GstAggregator *agg) {
   /* the whole history only when a file at EOS needs it: live streams stay bounded */
   s.keep_history = self->alignment_location || self->plot_location;
   self->keep_rows = self->alignment_location != NULL;
+  self->keep_thumbs = self->thumbnail && have_pad;
   GST_OBJECT_UNLOCK(self);
   lac_error err;
   lac_error_clear(&err);
@@ -665,6 +852,7 @@ static void gst_lac_align_set_property(GObject *object, guint prop_id, const GVa
     case PROP_OVERLAY: self->overlay = g_value_get_boolean(value); break;
     case PROP_POST_MESSAGES: self->post_messages = g_value_get_boolean(value); break;
     case PROP_MESSAGE_INTERVAL: self->message_interval = g_value_get_uint64(value); break;
+    case PROP_THUMBNAIL: self->thumbnail = g_value_get_boolean(value); break;
     case PROP_ALIGNMENT_LOCATION:
       g_free(self->alignment_location);
       self->alignment_location = g_value_dup_string(value);
@@ -697,6 +885,7 @@ static void gst_lac_align_get_property(GObject *object, guint prop_id, GValue *v
     case PROP_OVERLAY: g_value_set_boolean(value, self->overlay); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, self->post_messages); break;
     case PROP_MESSAGE_INTERVAL: g_value_set_uint64(value, self->message_interval); break;
+    case PROP_THUMBNAIL: g_value_set_boolean(value, self->thumbnail); break;
     case PROP_ALIGNMENT_LOCATION: g_value_set_string(value, self->alignment_location); break;
     case PROP_PLOT_LOCATION: g_value_set_string(value, self->plot_location); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
@@ -726,6 +915,7 @@ static void gst_lac_align_init(GstLacAlign *self) {
   self->overlay = TRUE;
   self->post_messages = TRUE;
   self->message_interval = 0;
+  self->thumbnail = TRUE;
   self->rows = g_array_new(FALSE, FALSE, sizeof(GstLacAlignRow));
   self->last_message_pts = GST_CLOCK_TIME_NONE;
 }
@@ -820,8 +1010,9 @@ static void gst_lac_align_class_init(GstLacAlignClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_ALIGNMENT_LOCATION,
       g_param_spec_string("alignment-location", "Alignment location",
-                          "CSV written at EOS: on-line and off-line match of every frame", NULL,
-                          RW_READY));
+                          "File written at EOS: on-line and off-line match of every frame; "
+                          "JSON when the name ends in .json, CSV otherwise",
+                          NULL, RW_READY));
   g_object_class_install_property(
       gobject_class, PROP_PLOT_LOCATION,
       g_param_spec_string("plot-location", "Plot location",
@@ -829,6 +1020,14 @@ static void gst_lac_align_class_init(GstLacAlignClass *klass) {
                           "path",
                           NULL, RW_READY));
 
+  g_object_class_install_property(
+      gobject_class, PROP_THUMBNAIL,
+      g_param_spec_boolean("thumbnail", "Thumbnail",
+                           "When the reference pad carries raw video: keep a thumbnail (64 rows, "
+                           "at most 64 KiB) of every reference frame and draw the matched one in "
+                           "the overlay's top right corner.  Read at start for keeping, at each "
+                           "frame for drawing",
+                           TRUE, RW_PLAYING));
   gst_element_class_add_static_pad_template_with_gtype(element_class, &sink_template,
                                                        GST_TYPE_AGGREGATOR_PAD);
   gst_element_class_add_static_pad_template_with_gtype(element_class, &reference_template,

@@ -37,6 +37,7 @@ struct _GstLacAlign {
   gboolean overlay;
   gboolean post_messages;
   guint64 message_interval;
+  gboolean thumbnail;
 
   /* streaming state (aggregate thread) */
   AlignTracker *tracker;
@@ -52,6 +53,13 @@ struct _GstLacAlign {
   GArray *rows; /* GstLacAlignRow per stream frame with an embedding (when keep_rows) */
   gboolean keep_rows;
   guint64 n_frames; /* frames with an embedding so far */
+  /* thumbnails of the reference frames, when the reference pad carries raw video */
+  gboolean keep_thumbs;      /* the thumbnail property at start */
+  GstVideoInfo ref_info;     /* the reference pad's raw video */
+  gboolean have_ref_info;
+  GstVideoConverter *thumb_conv; /* ref_info -> thumb_info */
+  GstVideoInfo thumb_info;
+  GPtrArray *thumbs; /* GstBuffer * (video meta, overlay ARGB) per reference frame, or NULL */
 };
 
 GST_ELEMENT_REGISTER_DECLARE(lacalign);

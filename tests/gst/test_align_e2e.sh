@@ -5,8 +5,11 @@
 # lacencoder's embeddings-location.  Checked: the user's line
 # `filesrc ! decodebin ! lacencoder ! lacalign reference-location= ! videoconvert ! sink`
 # runs, posts one lac-alignment message per frame, writes a CSV with one row per frame and a
-# PNG (its signature and size checked with Debian's python3, standard library only); the
-# reference through the `reference` pad gives the same CSV as the file; the overlay reaches
+# PNG (its signature and size checked with Debian's python3, standard library only); with
+# alignment-location=*.json the same alignment as JSON (parsed with python3's json module,
+# every frame's fields equal to the CSV's, reference and parameters present); the
+# reference through the `reference` pad gives the same CSV as the file and makes 85x64
+# thumbnails of its 128x96 raw video (the debug log says so); the overlay reaches
 # an encoded output file; a missing reference file fails the pipeline with a message naming
 # it; the leaks tracer reports no object alive at exit.
 # Usage: test_align_e2e.sh WORKDIR LAC_EXE (GST_PLUGIN_PATH must reach gst/align, gst/encoder
@@ -69,12 +72,48 @@ assert w % m == 0 and h % n == 0 and w // m == h // n, (w, h, n, m)
 PY
 echo "ok: filesrc ! decodebin ! lacencoder ! lacalign: $msgs messages, $rows CSV rows, plot"
 
+# 1b. alignment-location ending in .json: the same alignment as the CSV, as JSON (parsed with
+# Debian's python3 json module; every per-frame field compared with the CSV of run 1)
+launch "$work/json.log" filesrc location="$work/stream.webm" ! decodebin \
+  ! lacencoder model-location="$M" \
+  ! lacalign reference-location="$work/ref.safetensors" alignment-location="$work/file.json" \
+  ! fakesink
+ls "$work" | grep -q "^file.json.[A-Za-z0-9]" && fail "a temporary JSON file was left behind"
+/usr/bin/python3 - "$work/file.json" "$work/file.csv" "$N" "$NREF" <<'PY' || fail "JSON does not match the CSV"
+import csv, json, math, sys
+doc = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+n, m = int(sys.argv[3]), int(sys.argv[4])
+ref = doc["reference"]
+assert ref["frames"] == m, ref
+assert isinstance(ref["phase_names"], list) and all(isinstance(p, str) for p in ref["phase_names"]), ref
+assert ref["dim"] >= 1 and isinstance(ref["model_id"], str), ref
+par = doc["parameters"]
+assert par["similarity"] == "cosine" and par["window"] == 32, par
+assert abs(par["similarity_offset"] - 0.5) < 1e-7 and abs(par["gap_open"] - 0.2) < 1e-7, par
+frames = doc["frames"]
+assert len(frames) == len(rows) == n, (len(frames), len(rows), n)
+for f, r in zip(frames, rows):
+    assert f["timestamp"] == int(r["timestamp"]) and f["frame"] == int(r["frame"]), (f, r)
+    assert f["match"] == (r["match"] == "1"), (f, r)
+    for k in ("online_index", "online_phase", "offline_index"):
+        assert f[k] == int(r[k]), (k, f, r)
+    for k in ("online_progress", "score", "confidence"):
+        assert math.isclose(f[k], float(r[k]), rel_tol=1e-5, abs_tol=1e-6), (k, f, r)
+    if f["online_phase"] >= 0:
+        assert f["online_phase"] < len(ref["phase_names"]), f
+PY
+echo "ok: alignment-location=*.json: $N frames, same fields as the CSV"
+
 # 2. the reference through the reference pad: the same alignment as from the file
+# (its raw video also gives the thumbnails: 128x96 reference frames -> 85x64)
+GST_DEBUG="${GST_DEBUG:+$GST_DEBUG,}lacalign:4" \
 launch "$work/pad.log" lacalign name=al alignment-location="$work/pad.csv" ! fakesink \
   filesrc location="$work/stream.webm" ! decodebin ! lacencoder model-location="$M" ! al.sink \
   filesrc location="$work/ref.webm" ! decodebin ! lacencoder model-location="$M" ! al.reference
 cmp -s "$work/file.csv" "$work/pad.csv" || { diff "$work/file.csv" "$work/pad.csv" | head >&2; fail "reference pad and file disagree"; }
-echo "ok: reference pad gives the file's alignment"
+grep -q "reference thumbnails 85x64" "$work/pad.log" || fail "no 85x64 reference thumbnails"
+echo "ok: reference pad gives the file's alignment, thumbnails 85x64"
 
 # 3. the overlay into an encoded file (blended: vp8enc takes no overlay meta)
 launch "$work/overlay.log" filesrc location="$work/stream.webm" ! decodebin \

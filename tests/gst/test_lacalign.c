@@ -10,8 +10,13 @@
  * where the band is drawn (every accepted format) and attached, pixels untouched, when
  * downstream proposes GstVideoOverlayCompositionMeta; the PNG plot reads back with cairo;
  * the reference pad gives the same estimates as the file (one run keeping the whole history,
- * one only the recent windows) and the phase names of its GstLacPhaseMeta; errors: missing reference file, no reference, dimension mismatch, model
- * id mismatch.  Run with GST_TRACERS=leaks and CK_FORK=no: a leak fails the binary.
+ * one only the recent windows) and the phase names of its GstLacPhaseMeta; a restart of the
+ * action (index back from the end to 0) is followed within RESTART_TOL frames; the JSON
+ * alignment file carries the reference's info, the parameters and one object per frame; a
+ * reference pad of flat-coloured raw video shows the matched frame's colour in the overlay's
+ * corner (blended) or as the composition's second rectangle (attached); errors: missing
+ * reference file, no reference, dimension mismatch, model id mismatch.  Run with
+ * GST_TRACERS=leaks and CK_FORK=no: a leak fails the binary.
  */
 #include <cairo.h>
 #include <glib/gstdio.h>
@@ -610,6 +615,231 @@ GST_START_TEST(test_reference_pad) {
 }
 GST_END_TEST;
 
+/* alignment-location ending in .json: the reference's frame count, model and phase names
+ * (from the file's lac.phase_names), the parameters as set, one object per frame; nothing but
+ * the JSON left beside the reference (written through a temporary file and a rename).  The
+ * per-frame fields are compared with the CSV in test_align_e2e.sh (Python's json module). */
+GST_START_TEST(test_json) {
+  gchar *ref = write_reference(DIM, MODEL);
+  gchar *json = tmp_path("align.JSON");
+  GstVideoInfo info;
+  GstHarness *h = align_harness_full(ref, GST_VIDEO_FORMAT_RGB, &info, json, NULL, NULL);
+  start(h, &info);
+  for (int i = 0; i < 5; i++) {
+    float e[DIM];
+    bump(2 * i, e);
+    fail_unless_equals_int(gst_harness_push(h, embedded_buffer(&info, e, DIM, MODEL, i)),
+                           GST_FLOW_OK);
+    gst_buffer_unref(gst_harness_pull(h));
+  }
+  finish(h);
+  gchar *text = NULL;
+  fail_unless(g_file_get_contents(json, &text, NULL, NULL));
+  fail_unless(text[0] == '{');
+  fail_unless(strstr(text, "\"reference\": {\"frames\": 60, \"dim\": 24, \"model_id\": "
+                           "\"test-model-1\", \"phase_names\": [\"reach\", \"grasp\", \"lift\", "
+                           "\"pour\"]}") != NULL, "%s", text);
+  fail_unless(strstr(text, "\"similarity\": \"cosine\", \"similarity_offset\": 0.5, ") != NULL);
+  fail_unless(strstr(text, "\"window\": 32,") != NULL);
+  int frames = 0;
+  for (const char *p = text; (p = strstr(p, "{\"timestamp\": ")); p++) frames++;
+  fail_unless_equals_int(frames, 5);
+  fail_unless(strstr(text, "\"frame\": 4, \"match\": ") != NULL);
+  fail_unless(strstr(text, "timestamp,frame") == NULL, "CSV written instead of JSON");
+  GDir *d = g_dir_open(tmpdir, 0, NULL);
+  int files = 0;
+  while (g_dir_read_name(d)) files++;
+  g_dir_close(d);
+  fail_unless_equals_int(files, 2); /* the reference and the JSON */
+  g_free(text);
+  g_free(json);
+  g_free(ref);
+  release_harnesses();
+}
+GST_END_TEST;
+
+/* Reference frames of known flat colours: frame j is RGB (4j, 255 - 4j, 37j mod 256), so
+ * neighbouring frames differ by 4 in red and green. */
+#define RW_REF 32
+#define RH_REF 24
+static void ref_colour(int j, guint8 rgb[3]) {
+  rgb[0] = (guint8)(4 * j);
+  rgb[1] = (guint8)(255 - 4 * j);
+  rgb[2] = (guint8)((37 * j) % 256);
+}
+
+static gpointer feed_coloured_reference(gpointer data) {
+  GstHarness *h2 = data;
+  GstVideoInfo rinfo;
+  gst_video_info_set_format(&rinfo, GST_VIDEO_FORMAT_RGB, RW_REF, RH_REF);
+  float e[DIM];
+  for (int j = 0; j < T_REF; j++) {
+    bump(j, e);
+    GstBuffer *b = embedded_buffer(&rinfo, e, DIM, MODEL, j);
+    GstVideoFrame f;
+    guint8 c[3];
+    ref_colour(j, c);
+    if (!gst_video_frame_map(&f, &rinfo, b, GST_MAP_WRITE)) return GINT_TO_POINTER(GST_FLOW_ERROR);
+    for (int y = 0; y < RH_REF; y++) {
+      guint8 *row = (guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&f, 0) +
+                    (gsize)y * GST_VIDEO_FRAME_PLANE_STRIDE(&f, 0);
+      for (int x = 0; x < RW_REF; x++) memcpy(row + 3 * x, c, 3);
+    }
+    gst_video_frame_unmap(&f);
+    GstFlowReturn fr = gst_harness_push(h2, b);
+    if (fr != GST_FLOW_OK) return GINT_TO_POINTER(fr);
+  }
+  gst_harness_push_event(h2, gst_event_new_eos());
+  return GINT_TO_POINTER(GST_FLOW_OK);
+}
+
+/* pixel (x, y) of an RGB frame */
+static void rgb_pixel(GstBuffer *buf, const GstVideoInfo *info, int x, int y, guint8 rgb[3]) {
+  GstVideoFrame f;
+  fail_unless(gst_video_frame_map(&f, info, buf, GST_MAP_READ));
+  memcpy(rgb, (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&f, 0) +
+                  (gsize)y * GST_VIDEO_FRAME_PLANE_STRIDE(&f, 0) + 3 * x, 3);
+  gst_video_frame_unmap(&f);
+}
+
+/* The reference pad fed with raw video of flat colours: the overlay's top right corner shows
+ * the colour of the matched reference frame (blended, every frame with a match), the frame's
+ * own pixels without a match or with thumbnail=false; attached, the composition has the
+ * thumbnail as its second rectangle in that corner. */
+GST_START_TEST(test_thumbnail) {
+  for (int attach = 0; attach < 2; attach++) {
+    GstPad *refpad = NULL;
+    GstVideoInfo info;
+    GstHarness *h = align_harness_full(NULL, GST_VIDEO_FORMAT_RGB, &info, NULL, NULL, &refpad);
+    if (attach)
+      gst_harness_add_propose_allocation_meta(h, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+    held_h2 = gst_harness_new_with_element(h->element, NULL, NULL);
+    gst_harness_add_element_sink_pad(held_h2, refpad);
+    GstBus *bus = watch(h);
+    GstVideoInfo rinfo;
+    gst_video_info_set_format(&rinfo, GST_VIDEO_FORMAT_RGB, RW_REF, RH_REF);
+    GST_VIDEO_INFO_FPS_N(&rinfo) = 30; /* as from a decoder: a frame rate */
+    GST_VIDEO_INFO_FPS_D(&rinfo) = 1;
+    gst_harness_set_src_caps(held_h2, gst_video_info_to_caps(&rinfo));
+    GThread *feeder = g_thread_new("reference", feed_coloured_reference, held_h2);
+    start(h, &info);
+    GRand *r = g_rand_new_with_seed(3);
+    int checked = 0, worst = 0;
+    const int cx = W - 10, cy = 8; /* inside the corner rectangle */
+    for (int i = 0; i < 50; i++) {
+      float e[DIM];
+      bump(i < 40 ? 1.2 * i : T_REF - 1, e);
+      for (int k = 0; k < DIM; k++) e[k] += (float)g_rand_double_range(r, -0.02, 0.02);
+      if (i == 45) g_object_set(h->element, "thumbnail", FALSE, NULL);
+      fail_unless_equals_int(gst_harness_push(h, embedded_buffer(&info, e, DIM, MODEL, i)),
+                             GST_FLOW_OK);
+      GstBuffer *out = gst_harness_pull(h);
+      fail_unless(out != NULL);
+      Messages m;
+      collect_messages(bus, &m);
+      fail_unless_equals_int(m.n, 1);
+      guint8 px[3];
+      if (attach) {
+        GstVideoOverlayCompositionMeta *cm = gst_buffer_get_video_overlay_composition_meta(out);
+        fail_unless(cm != NULL);
+        guint nr = gst_video_overlay_composition_n_rectangles(cm->overlay);
+        fail_unless_equals_int(nr, m.match[0] && i < 45 ? 2 : 1);
+        if (nr == 2) {
+          GstVideoOverlayRectangle *tr =
+              gst_video_overlay_composition_get_rectangle(cm->overlay, 1);
+          gint x, y;
+          guint rw, rh;
+          gst_video_overlay_rectangle_get_render_rectangle(tr, &x, &y, &rw, &rh);
+          fail_unless(x <= cx && cx < x + (gint)rw && y <= cy && cy < y + (gint)rh,
+                      "thumbnail at %d,%d %ux%u", x, y, rw, rh);
+          fail_unless(x + (gint)rw <= W && y >= 0 && rh <= H / 3 + 1);
+          checked++;
+        }
+        rgb_pixel(out, &info, cx, cy, px); /* attached: the frame itself is untouched */
+        fail_unless(px[0] == 128 && px[1] == 128 && px[2] == 128);
+      } else {
+        rgb_pixel(out, &info, cx, cy, px);
+        if (m.match[0] && i < 45) {
+          guint8 want[3];
+          ref_colour(m.index[0], want);
+          for (int c = 0; c < 3; c++) {
+            int d = abs((int)px[c] - (int)want[c]);
+            worst = MAX(worst, d);
+            fail_unless(d <= 1, "frame %d: corner (%u,%u,%u), matched frame %d is (%u,%u,%u)", i,
+                        px[0], px[1], px[2], m.index[0], want[0], want[1], want[2]);
+          }
+          checked++;
+        } else {
+          fail_unless(px[0] == 128 && px[1] == 128 && px[2] == 128,
+                      "frame %d (match %d): corner drawn over", i, m.match[0]);
+        }
+      }
+      free_messages(&m);
+      gst_buffer_unref(out);
+    }
+    g_rand_free(r);
+    fail_unless(checked >= 40, "only %d frames showed a thumbnail", checked);
+    GST_INFO("attach %d: %d thumbnails, worst channel difference %d", attach, checked, worst);
+    finish(h);
+    fail_unless(GPOINTER_TO_INT(g_thread_join(feeder)) == GST_FLOW_OK);
+    gst_element_set_bus(h->element, NULL);
+    gst_object_unref(bus);
+    gst_object_unref(refpad);
+    release_harnesses();
+  }
+}
+GST_END_TEST;
+
+/* The action performed once at reference speed, then restarted from its beginning (the
+ * reference index jumps back from T_REF - 1 to 0): after the restart the on-line matched
+ * index must follow the second performance within RESTART_TOL frames, and from then on stay
+ * within 3 reference frames of it. */
+#define RESTART_TOL 2
+GST_START_TEST(test_restart) {
+  Stream st;
+  GRand *r = g_rand_new_with_seed(11);
+  st.n = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (int j = 0; j < T_REF; j++) st.warp[st.n++] = j;
+  for (int i = 0; i < st.n; i++) {
+    bump(st.warp[i], st.emb[i]);
+    for (int k = 0; k < DIM; k++) st.emb[i][k] += (float)g_rand_double_range(r, -0.02, 0.02);
+  }
+  g_rand_free(r);
+  gchar *ref = write_reference(DIM, MODEL);
+  GstVideoInfo info;
+  GstHarness *h = align_harness(ref, GST_VIDEO_FORMAT_RGB, &info);
+  GstBus *bus = watch(h);
+  Messages m;
+  run_stream(h, &info, &st, bus, &m);
+  fail_unless_equals_int(m.n, st.n);
+  /* first performance: followed after 3 frames */
+  for (int i = 3; i < T_REF; i++)
+    fail_unless(m.match[i] && abs(m.index[i] - (int)st.warp[i]) <= 3,
+                "first pass, frame %d: match %d index %d, warp %.0f", i, m.match[i], m.index[i],
+                st.warp[i]);
+  /* the restart: the first frame from which every later one follows */
+  int settled = st.n;
+  for (int i = st.n - 1; i >= T_REF; i--) {
+    if (!m.match[i] || abs(m.index[i] - (int)st.warp[i]) > 3) break;
+    settled = i;
+  }
+  int lag = settled - T_REF;
+  if (g_getenv("LACALIGN_TEST_VERBOSE"))
+    for (int i = T_REF - 2; i < T_REF + 24; i++)
+      g_printerr("frame %d warp %.0f match %d raw %d index %d score %.2f conf %.3f\n", i,
+                 st.warp[i], m.match[i], m.raw[i], m.index[i], m.score[i], m.conf[i]);
+  GST_INFO("restart followed after %d frames", lag);
+  fail_unless(lag <= RESTART_TOL, "the restart was followed only after %d frames (tolerance %d)",
+              lag, RESTART_TOL);
+  free_messages(&m);
+  gst_element_set_bus(h->element, NULL);
+  gst_object_unref(bus);
+  g_free(ref);
+  release_harnesses();
+}
+GST_END_TEST;
+
 /* the first error on the bus, or NULL after 10 s */
 static GstMessage *wait_error(GstBus *bus) {
   return gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
@@ -684,6 +914,9 @@ static Suite *lacalign_suite(void) {
   tcase_add_test(tc, test_overlay_attached);
   tcase_add_test(tc, test_message_interval_and_no_meta);
   tcase_add_test(tc, test_reference_pad);
+  tcase_add_test(tc, test_restart);
+  tcase_add_test(tc, test_thumbnail);
+  tcase_add_test(tc, test_json);
   tcase_add_test(tc, test_errors_reference);
   tcase_add_test(tc, test_errors_mismatch);
   return s;
