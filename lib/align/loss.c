@@ -31,6 +31,8 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +75,18 @@ lac_status lac_loss_preset(const char *name, lac_loss_params *out, lac_error *er
 
 /* ---------------------------------------------------------------- checks */
 
-static lac_status check_params(const lac_loss_params *p, lac_error *err) {
-#define BAD(...) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_loss: " __VA_ARGS__)
+__attribute__((format(printf, 3, 4))) static lac_status bad_param(lac_error *err, const char *who,
+                                                                  const char *fmt, ...) {
+  char msg[LAC_ERROR_MESSAGE_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return lac_error_set(err, LAC_ERR_INVALID_ARG, "%s: %s", who, msg);
+}
+
+static lac_status check_params(const lac_loss_params *p, const char *who, lac_error *err) {
+#define BAD(...) return bad_param(err, who, __VA_ARGS__)
   if (!(p->label_var > 0) || !isfinite(p->label_var))
     BAD("label_var must be finite and > 0 (got %g)", (double)p->label_var);
   if (!(p->temperature > 0) || !isfinite(p->temperature))
@@ -104,6 +116,38 @@ static long first_nonfinite(const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return (long)i;
   return -1;
+}
+
+lac_status lac_loss_check_inputs(const lac_loss_params *p, int B, int T, int d, const float *e1,
+                                 const float *e2, const float *go, const float *ge,
+                                 const char *who, lac_error *err) {
+  if (B < 1 || T < 1 || d < 1)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "%s: need B, T, d >= 1 (got %d, %d, %d)", who,
+                         B, T, d);
+  /* sizes: the workspace is O(B T^2 + B T d) and must stay far from size_t overflow */
+  if ((double)B * T * T * 64.0 + (double)B * T * d * 16.0 > (double)(SIZE_MAX / 4))
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "%s: B = %d, T = %d, d = %d is too large", who,
+                         B, T, d);
+  lac_status st = check_params(p, who, err);
+  if (st != LAC_OK) return st;
+  const int pc = p->per_cell_gaps;
+  const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
+  long bad;
+  if ((bad = first_nonfinite(e1, (size_t)B * Td)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC,
+                         "%s: e1 has a non-finite value at pair %ld, frame %ld, dim %ld", who,
+                         bad / (long)Td, bad % (long)Td / d, bad % d);
+  if ((bad = first_nonfinite(e2, (size_t)B * Td)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC,
+                         "%s: e2 has a non-finite value at pair %ld, frame %ld, dim %ld", who,
+                         bad / (long)Td, bad % (long)Td / d, bad % d);
+  if ((bad = first_nonfinite(go, ng)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC, "%s: go has a non-finite value at [%ld][%ld]", who,
+                         pc ? bad / T : 0, pc ? bad % T : 0);
+  if ((bad = first_nonfinite(ge, ng)) >= 0)
+    return lac_error_set(err, LAC_ERR_NUMERIC, "%s: ge has a non-finite value at [%ld][%ld]", who,
+                         pc ? bad / T : 0, pc ? bad % T : 0);
+  return LAC_OK;
 }
 
 /* ---------------------------------------------------------------- workspace */
@@ -343,32 +387,10 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
   if (!a || !p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "lac_loss: aligner, params, e1, e2, s1, s2, go and ge must be non-NULL");
-  if (B < 1 || T < 1 || d < 1)
-    return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_loss: need B, T, d >= 1 (got %d, %d, %d)",
-                         B, T, d);
-  /* sizes: the workspace is O(B T^2 + B T d) and must stay far from size_t overflow */
-  if ((double)B * T * T * 64.0 + (double)B * T * d * 16.0 > (double)(SIZE_MAX / 4))
-    return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_loss: B = %d, T = %d, d = %d is too large",
-                         B, T, d);
-  lac_status st = check_params(p, err);
+  lac_status st = lac_loss_check_inputs(p, B, T, d, e1, e2, go, ge, "lac_loss", err);
   if (st != LAC_OK) return st;
   const int pc = p->per_cell_gaps;
   const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
-  long bad;
-  if ((bad = first_nonfinite(e1, (size_t)B * Td)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC,
-                         "lac_loss: e1 has a non-finite value at pair %ld, frame %ld, dim %ld",
-                         bad / (long)Td, bad % (long)Td / d, bad % d);
-  if ((bad = first_nonfinite(e2, (size_t)B * Td)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC,
-                         "lac_loss: e2 has a non-finite value at pair %ld, frame %ld, dim %ld",
-                         bad / (long)Td, bad % (long)Td / d, bad % d);
-  if ((bad = first_nonfinite(go, ng)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC, "lac_loss: go has a non-finite value at [%ld][%ld]",
-                         pc ? bad / T : 0, pc ? bad % T : 0);
-  if ((bad = first_nonfinite(ge, ng)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC, "lac_loss: ge has a non-finite value at [%ld][%ld]",
-                         pc ? bad / T : 0, pc ? bad % T : 0);
   for (int b = 0; b < B; b++) {
     int c1 = 0, c2 = 0;
     for (int t = 0; t < T; t++) {

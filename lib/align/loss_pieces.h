@@ -23,6 +23,12 @@ void lac_loss_softmax_rows_backward(int rows, int cols, const float *y, const fl
 double lac_loss_soft_target_row(int n, const float *x, const double *lab, double eps, int kl,
                                 double scale, float *g);
 
+/* B, T, d in range, params valid, e1/e2 (B x T x d) and go/ge (T x T per cell, else 1)
+ * finite; messages start with `who` and name the value at fault. */
+lac_status lac_loss_check_inputs(const lac_loss_params *p, int B, int T, int d, const float *e1,
+                                 const float *e2, const float *go, const float *ge,
+                                 const char *who, lac_error *err);
+
 /* L = (alpha * sum_con + beta * (sum_ce + score_weight * sum_score)) / B into out (may be
  * NULL), refusing non-finite sums with a message naming `who`. */
 lac_status lac_loss_finish_terms(const lac_loss_params *p, int B, double sum_con, double sum_ce,

@@ -30,32 +30,6 @@
 #include "lac/align.h"
 #include "lac_internal.h"
 
-/* as loss.c's check_params */
-static lac_status check_params(const lac_loss_params *p, lac_error *err) {
-#define BAD(...) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_cuda_loss: " __VA_ARGS__)
-  if (!(p->label_var > 0) || !isfinite(p->label_var))
-    BAD("label_var must be finite and > 0 (got %g)", (double)p->label_var);
-  if (!(p->temperature > 0) || !isfinite(p->temperature))
-    BAD("temperature must be finite and > 0 (got %g)", (double)p->temperature);
-  if (!(p->log_eps >= 0) || !isfinite(p->log_eps))
-    BAD("log_eps must be finite and >= 0 (got %g)", (double)p->log_eps);
-  if (!(p->sw_tau >= 0) || !isfinite(p->sw_tau))
-    BAD("sw_tau must be finite and >= 0 (got %g)", (double)p->sw_tau);
-  if (p->similarity != LAC_SIM_INV_SQDIST && p->similarity != LAC_SIM_NEG_SQDIST &&
-      p->similarity != LAC_SIM_COSINE)
-    BAD("unknown similarity %d", (int)p->similarity);
-  if (!(p->sim_eps >= 0) || !isfinite(p->sim_eps))
-    BAD("sim_eps must be finite and >= 0 (got %g)", (double)p->sim_eps);
-  if (p->logits != LAC_LOGITS_MATMUL && p->logits != LAC_LOGITS_ELEMENTWISE)
-    BAD("unknown logits mode %d", (int)p->logits);
-  if (!isfinite(p->score_weight) || !isfinite(p->alpha) || !isfinite(p->beta))
-    BAD("score_weight, alpha and beta must be finite");
-  if (p->per_cell_gaps != 0 && p->per_cell_gaps != 1) BAD("per_cell_gaps must be 0 or 1");
-  if (p->stop_grad_m != 0 && p->stop_grad_m != 1) BAD("stop_grad_m must be 0 or 1");
-#undef BAD
-  return LAC_OK;
-}
-
 static long first_nonfinite(const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return (long)i;
@@ -88,34 +62,12 @@ lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T,
   if (!p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "lac_cuda_loss: params, e1, e2, s1, s2, go and ge must be non-NULL");
-  if (B < 1 || T < 1 || d < 1)
-    return lac_error_set(err, LAC_ERR_INVALID_ARG,
-                         "lac_cuda_loss: need B, T, d >= 1 (got %d, %d, %d)", B, T, d);
-  if ((double)B * T * T * 64.0 + (double)B * T * d * 16.0 > (double)(SIZE_MAX / 4))
-    return lac_error_set(err, LAC_ERR_INVALID_ARG,
-                         "lac_cuda_loss: B = %d, T = %d, d = %d is too large", B, T, d);
-  lac_status st = check_params(p, err);
+  lac_status st = lac_loss_check_inputs(p, B, T, d, e1, e2, go, ge, "lac_cuda_loss", err);
   if (st != LAC_OK) return st;
   const int pc = p->per_cell_gaps;
   const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
   const size_t BTT = (size_t)B * TT, BTd = (size_t)B * Td, BT = (size_t)B * T;
   long bad;
-  if ((bad = first_nonfinite(e1, BTd)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC,
-                         "lac_cuda_loss: e1 has a non-finite value at pair %ld, frame %ld, dim %ld",
-                         bad / (long)Td, bad % (long)Td / d, bad % d);
-  if ((bad = first_nonfinite(e2, BTd)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC,
-                         "lac_cuda_loss: e2 has a non-finite value at pair %ld, frame %ld, dim %ld",
-                         bad / (long)Td, bad % (long)Td / d, bad % d);
-  if ((bad = first_nonfinite(go, ng)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC,
-                         "lac_cuda_loss: go has a non-finite value at [%ld][%ld]",
-                         pc ? bad / T : 0, pc ? bad % T : 0);
-  if ((bad = first_nonfinite(ge, ng)) >= 0)
-    return lac_error_set(err, LAC_ERR_NUMERIC,
-                         "lac_cuda_loss: ge has a non-finite value at [%ld][%ld]",
-                         pc ? bad / T : 0, pc ? bad % T : 0);
   for (size_t t = 0; t < BT; t++)
     if ((valid1 && !valid1[t]) || (valid2 && !valid2[t]))
       return lac_error_set(err, LAC_ERR_UNSUPPORTED,
