@@ -5,6 +5,7 @@
 #define LAC_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,24 +94,85 @@ int lac_cuda_backend_scratch(struct lac_backend *b, size_t dev_bytes, size_t hos
 void lac_cuda_backend_set_poison(struct lac_backend *b, int on);
 
 /* ---------------------------------------------------------------- LAC loss pieces
- * (kernels/loss.cu, for lib/cuda/cuda_loss.c).  Batches: [B][T][T] matrices, [B*T] rows.
- * kind: lac_similarity (0 inverse squared distance, 1 negative squared distance, 2 cosine). */
-/* nrm[r] = sum_k x[r][k]^2 (double) for rows r of x [rows][d] */
-int lac_cuda_loss_norms(const float *x, size_t rows, int d, double *nrm, void *stream);
-/* S[b][i][j] = sim from the Gram G[b][i][j] = x_i . y_j and the squared norms n1, n2 ([B][T]);
- * squared distances are n1 + n2 - 2 G clamped at >= 0 */
-int lac_cuda_loss_sim(int kind, double eps, int B, int T, const float *G, const double *n1,
-                      const double *n2, float *S, void *stream);
-/* out[b][j][i] = in[b][i][j] */
-int lac_cuda_loss_transpose(int B, int T, const float *in, float *out, void *stream);
-/* Backward of sum gS .* sim(x, y) plus the contrastive sum gz .* (x y^T) as
- *   dx = P y + rd .* x,  dy = P^T x + cd .* y  (per pair; P [B][T][T], rd, cd [B][T]) */
-int lac_cuda_loss_simgrad(int kind, double eps, int B, int T, const float *G, const double *n1,
-                          const double *n2, const float *gS, const float *gz, float *P, float *rd,
-                          float *cd, void *stream);
+ * (kernels/loss.cu, for lib/cuda/cuda_loss.c; semantics: include/lac/align.h, lac_loss).
+ *
+ * Every launcher runs on run->stream with device pointers, or, with run->emulate = 1, on the
+ * CPU with host pointers (the same per-element code: tests without a GPU).  Shapes: per pair
+ * b the valid frames of each view are compacted to the front (n1[b], n2[b] of T); matrices
+ * are [B][T][T] (row stride T) with zeros outside the valid n1 x n2 corner; per-frame arrays
+ * [B][T]; embeddings [B][T][d].  Alignment buffers use the SW kernels' packed layout (above)
+ * for 2B pairs: q = 2b is 1->2 (n1 x n2), q = 2b + 1 is 2->1 (n2 x n1), block at q * T * ld,
+ * ld = T rounded up to a multiple of 8; padding columns are written 0.
+ * kind: lac_similarity (0 inverse squared distance, 1 negative squared distance, 2 cosine).
+ * Each returns a cudaError_t as int (0 = success). */
+typedef struct {
+  void *stream; /* cudaStream_t */
+  int emulate;  /* 1: run on the CPU, host pointers */
+} lac_cuda_run;
+
+typedef struct {
+  int B, T, d;
+  int ld;                 /* packed row stride: T rounded up to a multiple of 8 */
+  const int *n1, *n2;     /* [B] valid frames of view 1, view 2 */
+  const int *r1, *r2;     /* [B][T] position of the i-th valid frame (first n entries) */
+  const int *inv1, *inv2; /* [B][T] compact index of each position, -1 when masked */
+} lac_cuda_loss_shape;
+
+/* x[b][i] = e1[b][r1[b][i]] (i < n1; 0 after), y likewise from e2 */
+int lac_cuda_loss_gather(const lac_cuda_run *run, const lac_cuda_loss_shape *s, const float *e1,
+                         const float *e2, float *x, float *y);
+/* nx[r] = sum_k x[r][k]^2, ny[r] likewise (double), rows of d floats */
+int lac_cuda_loss_norms(const lac_cuda_run *run, size_t rows, int d, const float *x,
+                        const float *y, double *nx, double *ny);
+/* packed S of the 2B alignments from the Gram G[b] = x y^T and the squared norms (squared
+ * distances n1 + n2 - 2 G clamped at >= 0); a non-finite value sets *flag to max(*flag, b+1) */
+int lac_cuda_loss_sim_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int kind,
+                           double eps, const float *G, const double *nx, const double *ny,
+                           float *S, int *flag);
+/* packed penalties: per cell, the 1->2 cell (i, j) = pen[r1[i]][r2[j]] and the 2->1 cell
+ * (j, i) = pen[r2[j]][r1[i]] of the [T][T] go, ge; scalar: gop[q] = go[0], gep[q] = ge[0] */
+int lac_cuda_loss_gap_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int per_cell,
+                           const float *go, const float *ge, float *gop, float *gep);
+/* lab [B][T][T] doubles: the Gaussian labels of the valid frames (lac_loss_make_labels) */
+int lac_cuda_loss_labels(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
+                         const int64_t *s1, const int64_t *s2, double var, double *lab);
+/* per row (b, a < n1): soft-target KL (kl = 1, log(q + eps) when eps > 0) or cross-entropy
+ * (kl = 0) of the logits x[b][a][:n2] * xscale against lab (lac_loss_soft_target_row);
+ * loss[b T + a] = the row's value (0 for a >= n1); g (NULL to skip) = coef / (n1 n2)
+ * (per_n2 = 1) or coef / n1 times its gradient, 0 outside n1 x n2 */
+int lac_cuda_loss_soft_rows(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
+                            const float *x, float xscale, const double *lab, double eps, int kl,
+                            double coef, int per_n2, double *loss, float *g);
+/* P [2B][T][T]: row softmax of each pair's packed M (A = P[2b], Bm = P[2b+1]) */
+int lac_cuda_loss_softmax_m(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
+                            const float *M, float *P);
+/* matmul = 1: Ap[b][i][t] = A[b][i][inv2[t]], Bp[b][j][t] = Bm[b][j][inv1[t]] (0 at masked
+ * positions; the logits are then Ap Bp^T); matmul = 0: lg[b][i][j] = A[i][j] Bm[j][i] */
+int lac_cuda_loss_logits_prep(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int matmul,
+                              const float *P, float *Ap, float *Bp, float *lg);
+/* packed gM = the row-softmax backward of P given the logits' adjoint: dAp = glg Bp and
+ * dBp = glg^T Ap (matmul), or glg itself (element-wise) */
+int lac_cuda_loss_softmax_back(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int matmul,
+                               const float *P, const float *dAp, const float *dBp,
+                               const float *glg, float *gM);
+/* gS[b][i][j] = dS12[i][j] + dS21[j][i] from the packed dS, 0 outside n1 x n2 */
+int lac_cuda_loss_combine_ds(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
+                             const float *dS, float *gS);
+/* Backward of sum gS .* sim(x, y) plus the contrastive sum gz .* (x y^T), per pair, as
+ *   dx = P y + rd .* x,  dy = P^T x + cd .* y  (P [B][T][T], rd, cd [B][T]) */
+int lac_cuda_loss_simgrad(const lac_cuda_run *run, int kind, double eps, int B, int T,
+                          const float *G, const double *nx, const double *ny, const float *gS,
+                          const float *gz, float *P, float *rd, float *cd);
 /* y[r][k] += r[r] * x[r][k] for rows x [rows][d] */
-int lac_cuda_loss_row_axpy(size_t rows, int d, const float *r, const float *x, float *y,
-                           void *stream);
+int lac_cuda_loss_row_axpy(const lac_cuda_run *run, size_t rows, int d, const float *r,
+                           const float *x, float *y);
+/* de1[b][t] = dx[b][inv1[b][t]] (0 at masked frames), de2 likewise; either may be NULL */
+int lac_cuda_loss_scatter(const lac_cuda_run *run, const lac_cuda_loss_shape *s, const float *dx,
+                          const float *dy, float *de1, float *de2);
+/* per cell: dpen [T][T] = sum over pairs and directions of the packed per-cell gradients f at
+ * the frames' positions (double sums); scalar: dpen[0] = sum of the 2B values of f */
+int lac_cuda_loss_gap_sum(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int per_cell,
+                          const float *f, float *dpen);
 
 #ifdef __cplusplus
 }

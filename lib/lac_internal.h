@@ -58,14 +58,22 @@ lac_status lac_cuda_sw(lac_backend *b, const lac_sw_options *opt, int n_pairs,
                        const float *const *gM, float *const *dS, float *const *dgo,
                        float *const *dge, lac_error *err);
 /* The LAC loss on the CUDA backend b (lib/cuda/cuda_loss.c): same arguments, semantics and
- * outputs as lac_loss (host pointers); similarities and their backward on the device (cuBLAS
- * and kernels/loss.cu), alignments through lac_cuda_sw (so sw_tau > 0 and T <= 1024), the
- * small per-pair pieces on the host.  Masks with a 0 are LAC_ERR_UNSUPPORTED. */
+ * outputs as lac_loss (host pointers), masks included; every step on the device between one
+ * upload and one download (kernels/loss.cu, cuBLAS, the SW kernels), in the backend's
+ * scratch.  sw_tau > 0 and T <= 1024 (else LAC_ERR_UNSUPPORTED).  Not thread-safe per
+ * backend. */
 lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T, int d,
                          const float *e1, const float *e2, const int64_t *s1, const int64_t *s2,
                          const uint8_t *valid1, const uint8_t *valid2, const float *go,
                          const float *ge, lac_loss_terms *out, float *de1, float *de2, float *dgo,
                          float *dge, lac_error *err);
+/* The same sequence on the CPU (host memory, the kernels' per-element code in loops, the SW
+ * kernels' lane emulation, cblas in place of cuBLAS): for tests without a GPU.  Slow. */
+lac_status lac_cuda_loss_emulated(const lac_loss_params *p, int B, int T, int d, const float *e1,
+                                  const float *e2, const int64_t *s1, const int64_t *s2,
+                                  const uint8_t *valid1, const uint8_t *valid2, const float *go,
+                                  const float *ge, lac_loss_terms *out, float *de1, float *de2,
+                                  float *dgo, float *dge, lac_error *err);
 #endif
 
 /* ---------------------------------------------------------------- RNG (xoshiro256**) */

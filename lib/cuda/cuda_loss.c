@@ -1,22 +1,35 @@
-/* cuda_loss.c — the LAC loss with the CUDA backend (lac_cuda_loss, lib/lac_internal.h): the
- * same semantics and outputs as lac_loss (include/lac/align.h; the CPU oracle is
- * lib/align/loss.c, whose structure this follows step by step).
+/* cuda_loss.c — the LAC loss on the CUDA backend (lac_cuda_loss, lib/lac_internal.h): the
+ * same semantics and outputs as lac_loss (include/lac/align.h), masks included; the CPU
+ * oracle is lib/align/loss.c, whose steps this follows one by one.
  *
- * Where each piece runs:
- *  - on the device: the Gram matrices e1 e2^T (cuBLAS, one GEMM per pair through the
- *    backend's gemm), squared row norms, the similarity S12 from them (kernels/loss.cu;
- *    squared distances clamped at >= 0), S21 = S12^T (transpose kernel); in the backward,
- *    the similarity's coefficients (P, rd, cd, kernels/loss.cu) with the contrastive
- *    gradient folded into P, then de1 = P e2 + rd .* e1, de2 = P^T e1 + cd .* e2 (cuBLAS
- *    GEMMs and a row-scaled add);
- *  - the alignments: lac_cuda_sw (host pairs, copies to and from the device): once for V
- *    and M, once more (forward + backward) with the M adjoints for dS, dgo, dge;
- *  - on the host (small T x T work, as in loss.c): labels, the contrastive KL (logits =
- *    Gram / temperature), row softmax of M12/M21, the alignment logits, the cross-entropy,
- *    and their adjoints; penalty gradient sums.
- * Masks: only all-valid masks (or NULL); a mask with a 0 is LAC_ERR_UNSUPPORTED.
- * Allocates its device and host buffers per call (the backend's scratch belongs to
- * lac_cuda_sw, which this calls).  Runs on the backend's stream; not thread-safe per backend.
+ * Everything runs on the device, on the backend's stream, between one upload and one
+ * download:
+ *   upload   frame maps (n1, n2, positions r, inverse maps inv), s1, s2, the alignments'
+ *            dims, gV, go, ge, e1, e2 — one copy from the backend's pinned staging buffer;
+ *   forward  compaction of the valid frames (x, y), squared norms, Gram matrices G = x y^T
+ *            (cuBLAS), S12 and S21 straight into the SW kernels' packed layout, penalties
+ *            gathered at the frames' positions, all 2B alignments in one launch
+ *            (kernels/sw_affine.cu), labels, the contrastive KL per row (logits G /
+ *            temperature), row softmaxes of M12 and M21, the alignment logits (matrix
+ *            product by cuBLAS, or element-wise), the cross-entropy per row;
+ *   backward the logits' adjoints back to M (unless stop_grad_m), one SW backward launch
+ *            (tables M, X, Y kept on the device since the forward), dS12 + dS21^T, the
+ *            similarity's and the contrastive term's coefficients, de = P y + rd .* x by
+ *            cuBLAS, scattered back to the frames' positions (0 at masked frames), penalty
+ *            gradients summed over pairs and directions at the frames' positions;
+ *   download per-row loss values, V, a non-finite-similarity flag, de1, de2, dgo, dge — one
+ *            copy, one stream synchronisation; the per-pair sums and L are formed on the host
+ *            (lac_loss_finish_terms).
+ * Memory: the backend's grow-only device and pinned scratch (lac_cuda_backend_scratch), so a
+ * warm call allocates nothing; not thread-safe per backend (one caller at a time).
+ * Limits: sw_tau > 0 (the hard alignment runs on the CPU: lac_loss), T <= 1024 (the SW
+ * kernels' length limit), |go|, |ge| < 1e20.
+ *
+ * lac_cuda_loss_emulated runs the same sequence on the CPU: host blocks in place of device
+ * memory, the kernels' per-element code in loops (kernels/loss.cu, lac_cuda_run.emulate),
+ * the SW kernels' lane emulation, cblas_sgemm in place of cuBLAS; every "device" buffer is
+ * NaN-filled first, so a value read before it is written shows.  The tests run it against
+ * the CPU loss on machines without a GPU.
  */
 #include <cblas.h>
 #include <cuda_runtime.h>
@@ -30,26 +43,415 @@
 #include "lac/align.h"
 #include "lac_internal.h"
 
-static long first_nonfinite(const float *x, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(x[i])) return (long)i;
-  return -1;
+#define PEN_MAX 1e20f
+
+/* ---------------------------------------------------------------- execution */
+
+typedef struct {
+  lac_backend *b; /* NULL: emulation */
+  lac_cuda_run run;
+  lac_error *err;
+} lx;
+
+static lac_status lx_fail(lx *x, const char *what, int ce) {
+  return lac_error_set(x->err, LAC_ERR_BACKEND, "lac_cuda_loss: %s: %s", what,
+                       cudaGetErrorString((cudaError_t)ce));
 }
 
-/* The host pieces (labels, row softmaxes, soft-target rows) are loss.c's own
- * (align/loss_pieces.h), so both backends compute them the same way. */
+/* C[M][N] = op(A) op(B), row-major, on the device (backend gemm) or the host */
+static lac_status lx_gemm(lx *x, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                          const float *B, int ldb, float *C, int ldc) {
+  if (x->b)
+    return x->b->ops->gemm(x->b, ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc, x->err);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+              N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
+  return LAC_OK;
+}
+
+static int lx_copy(lx *x, void *dst, const void *src, size_t bytes, int to_device) {
+  if (!x->b) {
+    memcpy(dst, src, bytes);
+    return 0;
+  }
+  return (int)cudaMemcpyAsync(dst, src, bytes,
+                              to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
+                              (cudaStream_t)x->run.stream);
+}
+
+static int lx_memset(lx *x, void *dst, int v, size_t bytes) {
+  if (!x->b) {
+    memset(dst, v, bytes);
+    return 0;
+  }
+  return (int)cudaMemsetAsync(dst, v, bytes, (cudaStream_t)x->run.stream);
+}
+
+static int lx_sw_forward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau, int pc,
+                         const float *S, const float *go, const float *ge, float *M, float *X,
+                         float *Y, float *V, float *vstat) {
+  if (!x->b) return lac_cuda_sw_emulate_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat);
+  return lac_cuda_sw_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat, x->run.stream);
+}
+
+static int lx_sw_backward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau, int pc,
+                          const float *go, const float *ge, const float *M, const float *X,
+                          const float *Y, const float *vstat, const float *gV, const float *gM,
+                          float *dS, float *dgo, float *dge, float *work) {
+  if (!x->b)
+    return lac_cuda_sw_emulate_backward(np, dims, tau, pc, go, ge, M, X, Y, vstat, gV, gM, dS,
+                                        dgo, dge, work);
+  return lac_cuda_sw_backward(np, dims, tau, pc, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge,
+                              work, x->run.stream);
+}
+
+/* ---------------------------------------------------------------- layout */
+
+/* A bump allocator: a sizing pass (base NULL) then a carving pass; 256-byte sections. */
+typedef struct {
+  char *base;
+  size_t off;
+} bump;
+
+static void *take(bump *b, size_t bytes) {
+  size_t o = (b->off + 255) & ~(size_t)255;
+  b->off = o + bytes;
+  return b->base ? b->base + o : NULL;
+}
+
+/* what goes up (one copy) */
+typedef struct {
+  int *n1, *n2, *r1, *r2, *inv1, *inv2;
+  int64_t *s1, *s2;
+  lac_cuda_sw_dims *dims;
+  float *gV, *go, *ge, *e1, *e2;
+} up_block;
+
+/* what comes back (one copy; de1, de2, dgo, dge last, copied only when asked for) */
+typedef struct {
+  double *con, *ce;
+  float *V;
+  int *flag;
+  float *de1, *de2, *dgo, *dge;
+} down_block;
+
+/* device-only buffers */
+typedef struct {
+  float *x, *y;
+  double *nx, *ny, *lab;
+  float *G, *S, *gop, *gep, *M, *X, *Y, *vstat, *work;
+  float *gz, *P, *Ap, *Bp, *lg, *glg, *dAp, *dBp, *gM, *dS, *dgop, *dgep, *gS, *Pg, *rd, *cd;
+  float *dx, *dy;
+} dev_block;
+
+typedef struct {
+  int B, T, d, ld, pc;
+  size_t BT, TT, BTd, ng, packed, pen; /* pen: floats per packed penalty buffer */
+} sizes;
+
+static void carve_up(bump *b, up_block *u, const sizes *z) {
+  u->n1 = take(b, sizeof(int) * z->B);
+  u->n2 = take(b, sizeof(int) * z->B);
+  u->r1 = take(b, sizeof(int) * z->BT);
+  u->r2 = take(b, sizeof(int) * z->BT);
+  u->inv1 = take(b, sizeof(int) * z->BT);
+  u->inv2 = take(b, sizeof(int) * z->BT);
+  u->s1 = take(b, sizeof(int64_t) * z->BT);
+  u->s2 = take(b, sizeof(int64_t) * z->BT);
+  u->dims = take(b, sizeof(lac_cuda_sw_dims) * 2 * z->B);
+  u->gV = take(b, sizeof(float) * 2 * z->B);
+  u->go = take(b, sizeof(float) * z->ng);
+  u->ge = take(b, sizeof(float) * z->ng);
+  u->e1 = take(b, sizeof(float) * z->BTd);
+  u->e2 = take(b, sizeof(float) * z->BTd);
+}
+
+/* returns the bytes of the front part (without the gradients) */
+static size_t carve_down(bump *b, down_block *o, const sizes *z) {
+  o->con = take(b, sizeof(double) * z->BT);
+  o->ce = take(b, sizeof(double) * z->BT);
+  o->V = take(b, sizeof(float) * 2 * z->B);
+  o->flag = take(b, sizeof(int));
+  size_t front = b->off;
+  o->de1 = take(b, sizeof(float) * z->BTd);
+  o->de2 = take(b, sizeof(float) * z->BTd);
+  o->dgo = take(b, sizeof(float) * z->ng);
+  o->dge = take(b, sizeof(float) * z->ng);
+  return front;
+}
+
+static void carve_dev(bump *b, dev_block *v, const sizes *z) {
+  const size_t F = sizeof(float), BTT = (size_t)z->B * z->TT;
+  v->x = take(b, F * z->BTd);
+  v->y = take(b, F * z->BTd);
+  v->nx = take(b, sizeof(double) * z->BT);
+  v->ny = take(b, sizeof(double) * z->BT);
+  v->lab = take(b, sizeof(double) * BTT);
+  v->G = take(b, F * BTT);
+  v->S = take(b, F * z->packed);
+  v->gop = take(b, F * z->pen);
+  v->gep = take(b, F * z->pen);
+  v->M = take(b, F * z->packed);
+  v->X = take(b, F * z->packed);
+  v->Y = take(b, F * z->packed);
+  v->vstat = take(b, F * 4 * z->B);
+  v->work = take(b, F * 20 * z->BT);
+  v->gz = take(b, F * BTT);
+  v->P = take(b, F * 2 * BTT);
+  v->Ap = take(b, F * BTT);
+  v->Bp = take(b, F * BTT);
+  v->lg = take(b, F * BTT);
+  v->glg = take(b, F * BTT);
+  v->dAp = take(b, F * BTT);
+  v->dBp = take(b, F * BTT);
+  v->gM = take(b, F * z->packed);
+  v->dS = take(b, F * z->packed);
+  v->dgop = take(b, F * z->pen);
+  v->dgep = take(b, F * z->pen);
+  v->gS = take(b, F * BTT);
+  v->Pg = take(b, F * BTT);
+  v->rd = take(b, F * z->BT);
+  v->cd = take(b, F * z->BT);
+  v->dx = take(b, F * z->BTd);
+  v->dy = take(b, F * z->BTd);
+}
 
 /* ---------------------------------------------------------------- the loss */
 
-#define CU(call, what)                                                                      \
+#define K(call, what)                                                                       \
   do {                                                                                      \
-    cudaError_t ce_ = (cudaError_t)(call);                                                  \
-    if (ce_ != cudaSuccess) {                                                               \
-      st = lac_error_set(err, LAC_ERR_BACKEND, "lac_cuda_loss: %s: %s", what,               \
-                         cudaGetErrorString(ce_));                                          \
+    int ce_ = (call);                                                                       \
+    if (ce_ != 0) {                                                                         \
+      st = lx_fail(&x, what, ce_);                                                          \
       goto done;                                                                            \
     }                                                                                       \
   } while (0)
+#define G_(call)                                                                            \
+  do {                                                                                      \
+    if ((st = (call)) != LAC_OK) goto done;                                                 \
+  } while (0)
+
+static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int T, int d,
+                           const float *e1, const float *e2, const int64_t *s1,
+                           const int64_t *s2, const uint8_t *valid1, const uint8_t *valid2,
+                           const float *go, const float *ge, lac_loss_terms *out, float *de1,
+                           float *de2, float *dgo, float *dge, lac_error *err) {
+  if (!p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                         "lac_cuda_loss: params, e1, e2, s1, s2, go and ge must be non-NULL");
+  lac_status st = lac_loss_check_inputs(p, B, T, d, e1, e2, go, ge, "lac_cuda_loss", err);
+  if (st != LAC_OK) return st;
+  if (p->sw_tau == 0.0f)
+    return lac_error_set(err, LAC_ERR_UNSUPPORTED,
+                         "lac_cuda_loss: sw_tau = 0 (the hard alignment) runs on the CPU only: "
+                         "use a CPU aligner");
+  if (T > LAC_CUDA_SW_MAX_LEN)
+    return lac_error_set(err, LAC_ERR_UNSUPPORTED,
+                         "lac_cuda_loss: T = %d frames per view; the GPU alignment takes at most "
+                         "%d: use a CPU aligner or shorter clips",
+                         T, LAC_CUDA_SW_MAX_LEN);
+  sizes z;
+  z.B = B, z.T = T, z.d = d, z.ld = (T + 7) & ~7, z.pc = p->per_cell_gaps;
+  z.BT = (size_t)B * T, z.TT = (size_t)T * T, z.BTd = z.BT * d, z.ng = z.pc ? z.TT : 1;
+  z.packed = 2 * (size_t)B * T * z.ld, z.pen = z.pc ? z.packed : 2 * (size_t)B;
+  for (size_t c = 0; c < z.ng; c++)
+    if (fabsf(go[c]) >= PEN_MAX || fabsf(ge[c]) >= PEN_MAX)
+      return lac_error_set(err, LAC_ERR_NUMERIC,
+                           "lac_cuda_loss: go or ge at [%zu][%zu] is >= 1e20 in magnitude (%g, %g)",
+                           z.pc ? c / T : 0, z.pc ? c % T : 0, (double)go[c], (double)ge[c]);
+  for (int b = 0; b < B; b++) {
+    int c1 = 0, c2 = 0;
+    for (int t = 0; t < T; t++) {
+      c1 += !valid1 || valid1[(size_t)b * T + t];
+      c2 += !valid2 || valid2[(size_t)b * T + t];
+    }
+    if (c1 == 0 || c2 == 0)
+      return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                           "lac_cuda_loss: pair %d: view %d has no valid frame (every frame "
+                           "masked)",
+                           b, c1 == 0 ? 1 : 2);
+  }
+  const int want_e = de1 || de2, want_g = dgo || dge, want = want_e || want_g;
+  const int back_m = want && !p->stop_grad_m && p->beta != 0;
+  const int matmul = p->logits == LAC_LOGITS_MATMUL;
+
+  /* sizes of the three blocks */
+  bump bu = {NULL, 0}, bo = {NULL, 0}, bd = {NULL, 0};
+  up_block hu, du;
+  down_block ho, dn;
+  dev_block dv;
+  carve_up(&bu, &hu, &z);
+  const size_t front = carve_down(&bo, &ho, &z);
+  carve_dev(&bd, &dv, &z);
+  const size_t up_bytes = (bu.off + 255) & ~(size_t)255, down_bytes = (bo.off + 255) & ~(size_t)255;
+  const size_t host_bytes = up_bytes + down_bytes, dev_bytes = host_bytes + bd.off;
+
+  lx x = {bk, {NULL, bk ? 0 : 1}, err};
+  char *hbase = NULL, *dbase = NULL, *emu = NULL;
+  int poison = 1;
+  if (bk) {
+    lac_cuda_scratch sc;
+    cudaError_t ce = cudaSetDevice(bk->params.device);
+    if (ce == cudaSuccess)
+      ce = (cudaError_t)lac_cuda_backend_scratch(bk, dev_bytes, host_bytes, &sc);
+    if (ce != cudaSuccess)
+      return lac_error_set(err, LAC_ERR_BACKEND,
+                           "lac_cuda_loss: scratch of %zu device / %zu pinned host bytes: %s",
+                           dev_bytes, host_bytes, cudaGetErrorString(ce));
+    hbase = sc.host;
+    dbase = sc.dev;
+    x.run.stream = sc.stream;
+    poison = sc.poison;
+  } else {
+    emu = malloc(host_bytes + dev_bytes + 256);
+    if (!emu)
+      return lac_error_set(err, LAC_ERR_NOMEM, "lac_cuda_loss: cannot allocate %zu bytes",
+                           host_bytes + dev_bytes);
+    hbase = (char *)(((uintptr_t)emu + 255) & ~(uintptr_t)255);
+    dbase = hbase + host_bytes;
+  }
+  bu.base = hbase, bu.off = 0;
+  bo.base = hbase + up_bytes, bo.off = 0;
+  carve_up(&bu, &hu, &z);
+  carve_down(&bo, &ho, &z);
+  bu.base = dbase, bu.off = 0;
+  bo.base = dbase + up_bytes, bo.off = 0;
+  bd.base = dbase + host_bytes, bd.off = 0;
+  carve_up(&bu, &du, &z);
+  carve_down(&bo, &dn, &z);
+  carve_dev(&bd, &dv, &z);
+
+  /* ---- stage the inputs */
+  for (int b = 0; b < B; b++) {
+    int n1 = 0, n2 = 0;
+    for (int t = 0; t < T; t++) {
+      const size_t i = (size_t)b * T + t;
+      hu.inv1[i] = hu.inv2[i] = -1;
+      if (!valid1 || valid1[i]) hu.inv1[i] = n1, hu.r1[(size_t)b * T + n1++] = t;
+      if (!valid2 || valid2[i]) hu.inv2[i] = n2, hu.r2[(size_t)b * T + n2++] = t;
+    }
+    for (int t = n1; t < T; t++) hu.r1[(size_t)b * T + t] = 0;
+    for (int t = n2; t < T; t++) hu.r2[(size_t)b * T + t] = 0;
+    hu.n1[b] = n1, hu.n2[b] = n2;
+    for (int k = 0; k < 2; k++) {
+      const int q = 2 * b + k;
+      hu.dims[q] = (lac_cuda_sw_dims){(long long)q * T * z.ld, (long long)q * 10 * T,
+                                      k ? n2 : n1, k ? n1 : n2, z.ld, 0};
+      hu.gV[q] = (float)((double)p->beta * p->score_weight / B);
+    }
+  }
+  memcpy(hu.s1, s1, sizeof(int64_t) * z.BT);
+  memcpy(hu.s2, s2, sizeof(int64_t) * z.BT);
+  memcpy(hu.go, go, sizeof(float) * z.ng);
+  memcpy(hu.ge, ge, sizeof(float) * z.ng);
+  memcpy(hu.e1, e1, sizeof(float) * z.BTd);
+  memcpy(hu.e2, e2, sizeof(float) * z.BTd);
+  const lac_cuda_loss_shape sh = {B, T, d, z.ld, du.n1, du.n2, du.r1, du.r2, du.inv1, du.inv2};
+  const lac_cuda_run *run = &x.run;
+
+  K(lx_copy(&x, dbase, hbase, up_bytes, 1), "copy to the device");
+  if (poison) K(lx_memset(&x, dbase + up_bytes, 0xff, dev_bytes - up_bytes), "poison");
+  K(lx_memset(&x, dn.flag, 0, sizeof(int)), "clear");
+
+  /* ---- forward */
+  K(lac_cuda_loss_gather(run, &sh, du.e1, du.e2, dv.x, dv.y), "gather");
+  K(lac_cuda_loss_norms(run, z.BT, d, dv.x, dv.y, dv.nx, dv.ny), "norms");
+  for (int b = 0; b < B; b++)
+    G_(lx_gemm(&x, 0, 1, T, T, d, dv.x + (size_t)b * T * d, d, dv.y + (size_t)b * T * d, d,
+               dv.G + b * z.TT, T));
+  K(lac_cuda_loss_sim_pack(run, &sh, (int)p->similarity, p->sim_eps, dv.G, dv.nx, dv.ny, dv.S,
+                           dn.flag),
+    "similarity");
+  K(lac_cuda_loss_gap_pack(run, &sh, z.pc, du.go, du.ge, dv.gop, dv.gep), "penalties");
+  K(lx_sw_forward(&x, 2 * B, du.dims, p->sw_tau, z.pc, dv.S, dv.gop, dv.gep, dv.M, dv.X, dv.Y,
+                  dn.V, dv.vstat),
+    "alignment forward");
+  K(lac_cuda_loss_labels(run, &sh, du.s1, du.s2, p->label_var, dv.lab), "labels");
+  const int con_grad = want_e && p->alpha != 0;
+  K(lac_cuda_loss_soft_rows(run, &sh, dv.G, (float)(1.0 / p->temperature), dv.lab, p->log_eps, 1,
+                            (double)p->alpha / ((double)B * p->temperature), 1, dn.con,
+                            con_grad ? dv.gz : NULL),
+    "contrastive");
+  if (want_e && !con_grad) K(lx_memset(&x, dv.gz, 0, sizeof(float) * B * z.TT), "clear");
+  K(lac_cuda_loss_softmax_m(run, &sh, dv.M, dv.P), "softmax");
+  K(lac_cuda_loss_logits_prep(run, &sh, matmul, dv.P, dv.Ap, dv.Bp, dv.lg), "logits");
+  if (matmul)
+    for (int b = 0; b < B; b++)
+      G_(lx_gemm(&x, 0, 1, T, T, T, dv.Ap + b * z.TT, T, dv.Bp + b * z.TT, T, dv.lg + b * z.TT,
+                 T));
+  K(lac_cuda_loss_soft_rows(run, &sh, dv.lg, 1.0f, dv.lab, 0.0, 0, (double)p->beta / B, 0, dn.ce,
+                            back_m ? dv.glg : NULL),
+    "cross-entropy");
+
+  /* ---- backward */
+  if (back_m) {
+    if (matmul)
+      for (int b = 0; b < B; b++) {
+        G_(lx_gemm(&x, 0, 0, T, T, T, dv.glg + b * z.TT, T, dv.Bp + b * z.TT, T,
+                   dv.dAp + b * z.TT, T));
+        G_(lx_gemm(&x, 1, 0, T, T, T, dv.glg + b * z.TT, T, dv.Ap + b * z.TT, T,
+                   dv.dBp + b * z.TT, T));
+      }
+    K(lac_cuda_loss_softmax_back(run, &sh, matmul, dv.P, dv.dAp, dv.dBp, dv.glg, dv.gM),
+      "softmax backward");
+  }
+  if (want) {
+    K(lx_sw_backward(&x, 2 * B, du.dims, p->sw_tau, z.pc, dv.gop, dv.gep, dv.M, dv.X, dv.Y,
+                     dv.vstat, du.gV, back_m ? dv.gM : NULL, want_e ? dv.dS : NULL,
+                     dgo ? dv.dgop : NULL, dge ? dv.dgep : NULL, dv.work),
+      "alignment backward");
+  }
+  if (want_e) {
+    K(lac_cuda_loss_combine_ds(run, &sh, dv.dS, dv.gS), "dS");
+    K(lac_cuda_loss_simgrad(run, (int)p->similarity, p->sim_eps, B, T, dv.G, dv.nx, dv.ny, dv.gS,
+                            dv.gz, dv.Pg, dv.rd, dv.cd),
+      "similarity backward");
+    for (int b = 0; b < B; b++) {
+      const size_t o = (size_t)b * T * d;
+      G_(lx_gemm(&x, 0, 0, T, d, T, dv.Pg + b * z.TT, T, dv.y + o, d, dv.dx + o, d));
+      G_(lx_gemm(&x, 1, 0, T, d, T, dv.Pg + b * z.TT, T, dv.x + o, d, dv.dy + o, d));
+    }
+    K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.rd, dv.x, dv.dx), "row add");
+    K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.cd, dv.y, dv.dy), "row add");
+    K(lac_cuda_loss_scatter(run, &sh, dv.dx, dv.dy, de1 ? dn.de1 : NULL, de2 ? dn.de2 : NULL),
+      "scatter");
+  }
+  if (dgo) K(lac_cuda_loss_gap_sum(run, &sh, z.pc, dv.dgop, dn.dgo), "gap sums");
+  if (dge) K(lac_cuda_loss_gap_sum(run, &sh, z.pc, dv.dgep, dn.dge), "gap sums");
+
+  /* ---- results */
+  K(lx_copy(&x, hbase + up_bytes, dbase + up_bytes, want ? down_bytes : front, 0),
+    "copy to the host");
+  if (bk) K((int)cudaStreamSynchronize((cudaStream_t)x.run.stream), "kernels (at synchronisation)");
+  if (*ho.flag > 0) {
+    st = lac_error_set(err, LAC_ERR_NUMERIC,
+                       "lac_cuda_loss: non-finite similarity in pair %d (identical frames with "
+                       "sim_eps = 0?)",
+                       *ho.flag - 1);
+    goto done;
+  }
+  double sum_con = 0, sum_ce = 0, sum_score = 0;
+  for (int b = 0; b < B; b++) {
+    const int n1 = hu.n1[b], n2 = hu.n2[b];
+    double con = 0, ce = 0;
+    for (int a = 0; a < n1; a++) {
+      con += ho.con[(size_t)b * T + a];
+      ce += ho.ce[(size_t)b * T + a];
+    }
+    sum_con += con / ((double)n1 * n2);
+    sum_ce += ce / n1;
+    sum_score += (double)ho.V[2 * b] + (double)ho.V[2 * b + 1];
+  }
+  G_(lac_loss_finish_terms(p, B, sum_con, sum_ce, sum_score, "lac_cuda_loss", out, err));
+  if (de1) memcpy(de1, ho.de1, sizeof(float) * z.BTd);
+  if (de2) memcpy(de2, ho.de2, sizeof(float) * z.BTd);
+  if (dgo) memcpy(dgo, ho.dgo, sizeof(float) * z.ng);
+  if (dge) memcpy(dge, ho.dge, sizeof(float) * z.ng);
+  st = LAC_OK;
+done:
+  if (bk && st != LAC_OK) cudaStreamSynchronize((cudaStream_t)x.run.stream);
+  free(emu);
+  return st;
+}
 
 lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T, int d,
                          const float *e1, const float *e2, const int64_t *s1, const int64_t *s2,
@@ -59,232 +461,15 @@ lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T,
   if (!b || !b->ops || !b->ops->name || strcmp(b->ops->name, "cuda") != 0)
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_cuda_loss: needs a CUDA backend (got %s)",
                          b && b->ops && b->ops->name ? b->ops->name : "none");
-  if (!p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
-    return lac_error_set(err, LAC_ERR_INVALID_ARG,
-                         "lac_cuda_loss: params, e1, e2, s1, s2, go and ge must be non-NULL");
-  lac_status st = lac_loss_check_inputs(p, B, T, d, e1, e2, go, ge, "lac_cuda_loss", err);
-  if (st != LAC_OK) return st;
-  const int pc = p->per_cell_gaps;
-  const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
-  const size_t BTT = (size_t)B * TT, BTd = (size_t)B * Td, BT = (size_t)B * T;
-  long bad;
-  for (size_t t = 0; t < BT; t++)
-    if ((valid1 && !valid1[t]) || (valid2 && !valid2[t]))
-      return lac_error_set(err, LAC_ERR_UNSUPPORTED,
-                           "lac_cuda_loss: masked frames (valid = 0, pair %zu frame %zu) are not "
-                           "supported on the GPU yet: use lac_loss",
-                           t / T, t % T);
+  return loss_run(b, p, B, T, d, e1, e2, s1, s2, valid1, valid2, go, ge, out, de1, de2, dgo, dge,
+                  err);
+}
 
-  const int want_e = de1 || de2, want_g = dgo || dge, want = want_e || want_g;
-  const int back_m = want && !p->stop_grad_m && p->beta != 0;
-  lac_cuda_scratch sc;
-  cudaStream_t stream = NULL;
-  void *dblock = NULL;
-  char *hblock = NULL;
-  st = LAC_OK;
-  CU(lac_cuda_backend_scratch(b, 0, 0, &sc), "backend stream");
-  stream = (cudaStream_t)sc.stream;
-
-  /* device: e1, e2, G, S12, S21, gS, gz, P [BTT] floats; de1, de2 [BTd]; rd, cd [BT]
-   * floats; n1, n2 [BT] doubles (doubles first for alignment) */
-  size_t dbytes = sizeof(double) * 2 * BT + sizeof(float) * (4 * BTd + 6 * BTT + 2 * BT);
-  CU(cudaMalloc(&dblock, dbytes), "cudaMalloc");
-  double *dn1 = dblock, *dn2 = dn1 + BT;
-  float *de1d = (float *)(dn2 + BT), *de2d = de1d + BTd, *dx = de2d + BTd, *dy = dx + BTd;
-  float *dG = dy + BTd, *dS12 = dG + BTT, *dS21 = dS12 + BTT, *dgS = dS21 + BTT, *dgz = dgS + BTT,
-        *dP = dgz + BTT, *drd = dP + BTT, *dcd = drd + BT;
-
-  /* host: pairs and pointers [2B]; lab, acc [TT] doubles; G, gS, gz [BTT], S, M, gM, dS
-   * [2][BTT]; dgaps [2B][2][ng]; scratch [10][TT]; V, gV [2B] floats */
-  size_t hfloats = 11 * BTT + 4 * (size_t)B * ng + 10 * TT + 4 * (size_t)B;
-  hblock = malloc((sizeof(lac_sw_pair) + 5 * sizeof(float *)) * 2 * B + sizeof(double) * 2 * TT +
-                  sizeof(float) * hfloats);
-  if (!hblock) {
-    st = lac_error_set(err, LAC_ERR_NOMEM, "lac_cuda_loss: out of host memory");
-    goto done;
-  }
-  lac_sw_pair *pairs = (lac_sw_pair *)hblock;
-  float **Mp = (float **)(pairs + 2 * B), **gMp = Mp + 2 * B, **dSp = gMp + 2 * B,
-        **dgop = dSp + 2 * B, **dgep = dgop + 2 * B;
-  double *lab = (double *)(dgep + 2 * B), *acc = lab + TT;
-  float *G = (float *)(acc + TT), *S = G + BTT, *M = S + 2 * BTT, *gM = M + 2 * BTT,
-        *dS = gM + 2 * BTT, *gS = dS + 2 * BTT, *gz = gS + BTT;
-  float *dgaps = gz + BTT, *z = dgaps + 4 * (size_t)B * ng, *A = z + TT, *Bm = A + TT,
-        *lg = Bm + TT, *glg = lg + TT, *dAp = glg + TT, *dBp = dAp + TT, *dA = dBp + TT,
-        *dBm = dA + TT, *gzt = dBm + TT;
-  float *V = gzt + TT, *gV = V + 2 * B;
-  (void)gzt;
-
-  if (de1) memset(de1, 0, sizeof(float) * BTd);
-  if (de2) memset(de2, 0, sizeof(float) * BTd);
-
-  /* ---- similarities on the device */
-  CU(cudaMemcpyAsync(dx, e1, sizeof(float) * BTd, cudaMemcpyHostToDevice, stream), "copy e1");
-  CU(cudaMemcpyAsync(dy, e2, sizeof(float) * BTd, cudaMemcpyHostToDevice, stream), "copy e2");
-  CU(lac_cuda_loss_norms(dx, BT, d, dn1, stream), "norms");
-  CU(lac_cuda_loss_norms(dy, BT, d, dn2, stream), "norms");
-  for (int q = 0; q < B; q++) {
-    st = b->ops->gemm(b, 0, 1, T, T, d, 1.f, dx + q * Td, d, dy + q * Td, d, 0.f, dG + q * TT, T,
-                      err);
-    if (st != LAC_OK) goto done;
-  }
-  CU(lac_cuda_loss_sim((int)p->similarity, p->sim_eps, B, T, dG, dn1, dn2, dS12, stream), "sim");
-  CU(lac_cuda_loss_transpose(B, T, dS12, dS21, stream), "transpose");
-  CU(cudaMemcpyAsync(G, dG, sizeof(float) * BTT, cudaMemcpyDeviceToHost, stream), "copy G");
-  for (int q = 0; q < B; q++) {
-    CU(cudaMemcpyAsync(S + 2 * q * TT, dS12 + q * TT, sizeof(float) * TT, cudaMemcpyDeviceToHost,
-                       stream),
-       "copy S12");
-    CU(cudaMemcpyAsync(S + (2 * q + 1) * TT, dS21 + q * TT, sizeof(float) * TT,
-                       cudaMemcpyDeviceToHost, stream),
-       "copy S21");
-  }
-  CU(cudaStreamSynchronize(stream), "similarity");
-  if ((bad = first_nonfinite(S, 2 * BTT)) >= 0) {
-    st = lac_error_set(err, LAC_ERR_NUMERIC,
-                       "lac_cuda_loss: non-finite similarity %g in pair %ld (identical rows with "
-                       "sim_eps = 0?)",
-                       (double)S[bad], bad / (long)(2 * TT));
-    goto done;
-  }
-  for (int q = 0; q < 2 * B; q++) {
-    pairs[q] = (lac_sw_pair){T, T, S + q * TT, go, ge};
-    Mp[q] = M + q * TT;
-    gMp[q] = gM + q * TT;
-    dSp[q] = dS + q * TT;
-    dgop[q] = dgaps + (size_t)q * 2 * ng;
-    dgep[q] = dgaps + (size_t)q * 2 * ng + ng;
-  }
-
-  /* ---- all 2B alignments at once */
-  lac_sw_options so = {p->sw_tau, pc};
-  st = lac_cuda_sw(b, &so, 2 * B, pairs, V, Mp, NULL, NULL, NULL, NULL, NULL, err);
-  if (st != LAC_OK) goto done;
-
-  /* ---- per pair on the host */
-  double sum_con = 0, sum_ce = 0, sum_score = 0;
-  const double temp = p->temperature, eps_log = p->log_eps;
-  const float itemp = (float)(1.0 / temp);
-  const int n = T;
-  for (int q = 0; q < B; q++) {
-    lac_loss_make_labels(n, n, s1 + (size_t)q * T, NULL, s2 + (size_t)q * T, NULL, p->label_var, lab);
-    const float *Gq = G + q * TT;
-    for (size_t c = 0; c < TT; c++) z[c] = Gq[c] * itemp;
-    float *gzq = gz + q * TT;
-    double con = 0, gscale = (double)p->alpha / ((double)B * n * n);
-    for (int i = 0; i < n; i++)
-      con += lac_loss_soft_target_row(n, z + (size_t)i * n, lab + (size_t)i * n, eps_log, 1, gscale / temp,
-                             want_e ? gzq + (size_t)i * n : NULL);
-    con /= (double)n * n;
-    if (!want_e || p->alpha == 0) memset(gzq, 0, sizeof(float) * TT);
-
-    const float *M12 = Mp[2 * q], *M21 = Mp[2 * q + 1];
-    lac_loss_softmax_rows(n, n, M12, A);
-    lac_loss_softmax_rows(n, n, M21, Bm);
-    if (p->logits == LAC_LOGITS_MATMUL) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, T, 1.f, A, T, Bm, T, 0.f, lg, n);
-    } else {
-      for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) lg[(size_t)i * n + j] = A[(size_t)i * n + j] * Bm[(size_t)j * n + i];
-    }
-    double ce = 0, cscale = (double)p->beta / ((double)B * n);
-    for (int i = 0; i < n; i++)
-      ce += lac_loss_soft_target_row(n, lg + (size_t)i * n, lab + (size_t)i * n, 0.0, 0, cscale,
-                            back_m ? glg + (size_t)i * n : NULL);
-    ce /= n;
-    if (back_m) {
-      if (p->logits == LAC_LOGITS_MATMUL) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, T, n, 1.f, glg, n, Bm, T, 0.f,
-                    dAp, T);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, T, n, 1.f, glg, n, A, T, 0.f, dBp,
-                    T);
-        memcpy(dA, dAp, sizeof(float) * TT);
-        memcpy(dBm, dBp, sizeof(float) * TT);
-      } else {
-        for (int i = 0; i < n; i++)
-          for (int j = 0; j < n; j++) {
-            float g = glg[(size_t)i * n + j];
-            dA[(size_t)i * n + j] = g * Bm[(size_t)j * n + i];
-            dBm[(size_t)j * n + i] = g * A[(size_t)i * n + j];
-          }
-      }
-      lac_loss_softmax_rows_backward(n, n, A, dA, gMp[2 * q]);
-      lac_loss_softmax_rows_backward(n, n, Bm, dBm, gMp[2 * q + 1]);
-    }
-    sum_con += con;
-    sum_ce += ce;
-    sum_score += (double)V[2 * q] + (double)V[2 * q + 1];
-  }
-  st = lac_loss_finish_terms(p, B, sum_con, sum_ce, sum_score, "lac_cuda_loss", out, err);
-  if (st != LAC_OK) goto done;
-
-  /* ---- backward through the alignments and the similarity */
-  if (want) {
-    for (int q = 0; q < 2 * B; q++) gV[q] = (float)((double)p->beta * p->score_weight / B);
-    st = lac_cuda_sw(b, &so, 2 * B, pairs, V, NULL, gV, back_m ? (const float *const *)gMp : NULL,
-                     want_e ? dSp : NULL, dgo ? dgop : NULL, dge ? dgep : NULL, err);
-    if (st != LAC_OK) goto done;
-    if (want_e) {
-      /* gS[b][i][j] = dL/dS12[i][j] + dL/dS21[j][i] */
-      for (int q = 0; q < B; q++) {
-        const float *f12 = dSp[2 * q], *f21 = dSp[2 * q + 1];
-        float *g = gS + q * TT;
-        for (int i = 0; i < T; i++)
-          for (int j = 0; j < T; j++)
-            g[(size_t)i * T + j] =
-                (float)((double)f12[(size_t)i * T + j] + (double)f21[(size_t)j * T + i]);
-      }
-      CU(cudaMemcpyAsync(dgS, gS, sizeof(float) * BTT, cudaMemcpyHostToDevice, stream), "copy gS");
-      CU(cudaMemcpyAsync(dgz, gz, sizeof(float) * BTT, cudaMemcpyHostToDevice, stream), "copy gz");
-      CU(lac_cuda_loss_simgrad((int)p->similarity, p->sim_eps, B, T, dG, dn1, dn2, dgS, dgz, dP,
-                               drd, dcd, stream),
-         "similarity backward");
-      for (int q = 0; q < B; q++) {
-        st = b->ops->gemm(b, 0, 0, T, d, T, 1.f, dP + q * TT, T, dy + q * Td, d, 0.f,
-                          de1d + q * Td, d, err);
-        if (st == LAC_OK)
-          st = b->ops->gemm(b, 1, 0, T, d, T, 1.f, dP + q * TT, T, dx + q * Td, d, 0.f,
-                            de2d + q * Td, d, err);
-        if (st != LAC_OK) goto done;
-      }
-      CU(lac_cuda_loss_row_axpy(BT, d, drd, dx, de1d, stream), "row add");
-      CU(lac_cuda_loss_row_axpy(BT, d, dcd, dy, de2d, stream), "row add");
-      if (de1)
-        CU(cudaMemcpyAsync(de1, de1d, sizeof(float) * BTd, cudaMemcpyDeviceToHost, stream),
-           "copy de1");
-      if (de2)
-        CU(cudaMemcpyAsync(de2, de2d, sizeof(float) * BTd, cudaMemcpyDeviceToHost, stream),
-           "copy de2");
-      CU(cudaStreamSynchronize(stream), "similarity backward");
-    }
-    for (int g = 0; g < 2; g++) {
-      float *dst = g == 0 ? dgo : dge;
-      if (!dst) continue;
-      float *const *src = g == 0 ? dgop : dgep;
-      if (!pc) {
-        double s = 0;
-        for (int q = 0; q < 2 * B; q++) s += src[q][0];
-        dst[0] = (float)s;
-        continue;
-      }
-      memset(acc, 0, sizeof(double) * TT);
-      for (int q = 0; q < B; q++) {
-        const float *f12 = src[2 * q], *f21 = src[2 * q + 1];
-        for (int i = 0; i < T; i++)
-          for (int j = 0; j < T; j++) {
-            acc[(size_t)i * T + j] += f12[(size_t)i * T + j];
-            acc[(size_t)j * T + i] += f21[(size_t)j * T + i];
-          }
-      }
-      for (size_t t = 0; t < TT; t++) dst[t] = (float)acc[t];
-    }
-  }
-  st = LAC_OK;
-done:
-  if (dblock) {
-    cudaStreamSynchronize(stream);
-    cudaFree(dblock);
-  }
-  free(hblock);
-  return st;
+lac_status lac_cuda_loss_emulated(const lac_loss_params *p, int B, int T, int d, const float *e1,
+                                  const float *e2, const int64_t *s1, const int64_t *s2,
+                                  const uint8_t *valid1, const uint8_t *valid2, const float *go,
+                                  const float *ge, lac_loss_terms *out, float *de1, float *de2,
+                                  float *dgo, float *dge, lac_error *err) {
+  return loss_run(NULL, p, B, T, d, e1, e2, s1, s2, valid1, valid2, go, ge, out, de1, de2, dgo,
+                  dge, err);
 }
