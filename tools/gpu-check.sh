@@ -29,8 +29,9 @@ nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=comput
 libsrc=(lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend.c
         lib/cuda/cuda_backend.c lib/cuda/cuda_align.c lib/align/sw_ref.c
         lib/cuda/cuda_loss.c lib/align/loss.c lib/align/similarity.c lib/align/sw_cpu.c
-        lib/core/safetensors.c)
-mains=(tests/test_cuda.c tests/test_sw_cuda.c tests/test_loss_cuda.c bench/bench_sw_cuda.c)
+        lib/core/safetensors.c lib/core/fileio.c)
+mains=(tests/test_cuda.c tests/test_sw_cuda.c tests/test_loss_cuda.c bench/bench_sw_cuda.c
+       bench/bench_loss_cuda.c)
 build() {
   mkdir -p "$obj/lib" "$obj/main"
   for f in "${libsrc[@]}"; do
@@ -82,6 +83,7 @@ run_test test_loss_cuda "$root/tests/ref"
 
 rc_bench=-
 rc_torch=-
+rc_loss=-
 if [ "$bench" = 1 ]; then
   echo "================ bench_sw_cuda"
   t=$SECONDS
@@ -96,6 +98,12 @@ if [ "$bench" = 1 ]; then
   rc_torch=$?
   cat "$out/bench_sw_torch_gpu.log"
   echo "bench_sw_torch_gpu: exit $rc_torch, $((SECONDS - t)) s"
+  echo "================ bench_loss_cuda (the whole loss, GPU vs CPU)"
+  t=$SECONDS
+  timeout 120 "$obj/bench_loss_cuda" --reps 15 > "$out/bench_loss_cuda.log" 2>&1
+  rc_loss=$?
+  grep -v '^BENCH' "$out/bench_loss_cuda.log"
+  echo "bench_loss_cuda: exit $rc_loss, $((SECONDS - t)) s"
 fi
 
 # value of key=... on the first BENCH / TORCH line of a file containing every pattern
@@ -113,8 +121,8 @@ echo "|---|---|---|"
 echo "| test_cuda: cuBLAS sgemm (4 transposes) and the epilogue kernel vs the CPU | $card | $(result "$rc_test_cuda") |"
 summ=$(grep '^summary' "$out/test_sw_cuda.log" | sed 's/^summary: largest err\/tol over all runs: *//; s/|/\//g')
 echo "| test_sw_cuda: SW-affine fwd+bwd (V, M, dS, dgo, dge) vs the double reference, mixed batches; largest err/tol: $summ | $card | $(result "$rc_test_sw_cuda") |"
-lsumm=$(grep '^summary' "$out/test_loss_cuda.log" | sed 's/^summary: //; s/|/\//g')
-echo "| test_loss_cuda: lac_cuda_loss vs lac_loss (CPU) on tests/ref/loss_*: terms, de1, de2, dgo, dge (masked cases refused, skipped); ${lsumm:-no summary} | $card | $(result "$rc_test_loss_cuda") |"
+lsumm=$(grep '^summary' "$out/test_loss_cuda.log" | sed 's/^summary //; s/|/\//g' | tr '\n' ' ')
+echo "| test_loss_cuda: lac_cuda_loss vs lac_loss (CPU) on tests/ref/loss_*: terms, de1, de2, dgo, dge (masked cases included), the emulation and the GPU; ${lsumm:-no summary} | $card | $(result "$rc_test_loss_cuda") |"
 if [ "$bench" = 1 ] && [ "$rc_bench" = 77 ]; then
   echo "| bench_sw_cuda, bench_sw_torch_gpu.py | $card | skipped (no GPU) |"
 elif [ "$bench" = 1 ]; then
@@ -142,6 +150,10 @@ elif [ "$bench" = 1 ]; then
     done
   done
   echo "| bench_sw_torch_gpu.py: PyTorch anti-diagonal autograd baseline (with --check vs a naive float64 loop) | $card | $(result "$rc_torch") |"
+  while read -r l; do
+    echo "| bench_loss_cuda: whole loss fwd+bwd, host arrays in and out: ${l#BENCH loss } | $card | measured |"
+  done < <(grep '^BENCH loss' "$out/bench_loss_cuda.log" 2>/dev/null)
+  [ "$rc_loss" = 0 ] || echo "| bench_loss_cuda | $card | $(result "$rc_loss") |"
 fi
 rm -rf "$obj"
 # 1 when something failed, 77 when every test skipped (no GPU), else 0
@@ -149,5 +161,7 @@ rc=77
 for r in "$rc_test_cuda" "$rc_test_sw_cuda" "$rc_test_loss_cuda"; do
   case "$r" in 0) [ "$rc" = 77 ] && rc=0 ;; 77) ;; *) rc=1 ;; esac
 done
-case "$rc_bench" in -|0|77) ;; *) rc=1 ;; esac
+for r in "$rc_bench" "$rc_loss"; do
+  case "$r" in -|0|77) ;; *) rc=1 ;; esac
+done
 exit "$rc"
