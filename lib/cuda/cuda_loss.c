@@ -106,16 +106,37 @@ static int lx_sw_backward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau
 
 /* ---------------------------------------------------------------- layout */
 
-/* A bump allocator: a sizing pass (base NULL) then a carving pass; 256-byte sections. */
+/* A bump allocator: a sizing pass (base NULL) then a carving pass; 256-byte sections.  With
+ * sep set (the emulation's device-only buffers), every section is its own exact-size malloc,
+ * so a memory checker sees an index past a section's end. */
+#define MAX_SECTIONS 40
 typedef struct {
   char *base;
   size_t off;
+  int sep, n_own, failed;
+  void *own[MAX_SECTIONS];
+  size_t own_bytes[MAX_SECTIONS];
 } bump;
 
 static void *take(bump *b, size_t bytes) {
+  if (b->sep) {
+    void *q = b->n_own < MAX_SECTIONS ? malloc(bytes ? bytes : 1) : NULL;
+    if (!q) {
+      b->failed = 1;
+    } else {
+      b->own[b->n_own] = q;
+      b->own_bytes[b->n_own++] = bytes;
+    }
+    return q;
+  }
   size_t o = (b->off + 255) & ~(size_t)255;
   b->off = o + bytes;
   return b->base ? b->base + o : NULL;
+}
+
+static void bump_free(bump *b) {
+  for (int k = 0; k < b->n_own; k++) free(b->own[k]);
+  b->n_own = 0;
 }
 
 /* what goes up (one copy) */
@@ -275,7 +296,7 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   const int matmul = p->logits == LAC_LOGITS_MATMUL;
 
   /* sizes of the three blocks */
-  bump bu = {NULL, 0}, bo = {NULL, 0}, bd = {NULL, 0};
+  bump bu = {0}, bo = {0}, bd = {0};
   up_block hu, du;
   down_block ho, dn;
   dev_block dv;
@@ -302,7 +323,7 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
     x.run.stream = sc.stream;
     poison = sc.poison;
   } else {
-    emu = malloc(host_bytes + dev_bytes + 256);
+    emu = malloc(2 * host_bytes + 256); /* host staging, then the "device" up and down blocks */
     if (!emu)
       return lac_error_set(err, LAC_ERR_NOMEM, "lac_cuda_loss: cannot allocate %zu bytes",
                            host_bytes + dev_bytes);
@@ -316,9 +337,15 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   bu.base = dbase, bu.off = 0;
   bo.base = dbase + up_bytes, bo.off = 0;
   bd.base = dbase + host_bytes, bd.off = 0;
+  bd.sep = !bk;
   carve_up(&bu, &du, &z);
   carve_down(&bo, &dn, &z);
   carve_dev(&bd, &dv, &z);
+  if (bd.failed) {
+    bump_free(&bd);
+    free(emu);
+    return lac_error_set(err, LAC_ERR_NOMEM, "lac_cuda_loss: out of memory");
+  }
 
   /* ---- stage the inputs */
   for (int b = 0; b < B; b++) {
@@ -349,7 +376,9 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   const lac_cuda_run *run = &x.run;
 
   K(lx_copy(&x, dbase, hbase, up_bytes, 1), "copy to the device");
-  if (poison) K(lx_memset(&x, dbase + up_bytes, 0xff, dev_bytes - up_bytes), "poison");
+  if (poison) K(lx_memset(&x, dbase + up_bytes, 0xff, bk ? dev_bytes - up_bytes : down_bytes),
+                "poison");
+  for (int k = 0; k < bd.n_own; k++) memset(bd.own[k], 0xff, bd.own_bytes[k]);
   K(lx_memset(&x, dn.flag, 0, sizeof(int)), "clear");
 
   /* ---- forward */
@@ -449,6 +478,7 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   st = LAC_OK;
 done:
   if (bk && st != LAC_OK) cudaStreamSynchronize((cudaStream_t)x.run.stream);
+  bump_free(&bd);
   free(emu);
   return st;
 }
