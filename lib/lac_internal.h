@@ -76,6 +76,34 @@ lac_status lac_cuda_loss_emulated(const lac_loss_params *p, int B, int T, int d,
                                   float *dgo, float *dge, lac_error *err);
 #endif
 
+/* ---------------------------------------------------------------- the aligner's CUDA path
+ * (lib/cuda/cuda_align.c, used by lib/align/sw_cpu.c).  A state keeps the packed inputs
+ * and the forward's tables (M, X, Y, vstat) on the device between lac_sw_forward and
+ * lac_sw_backward, in a device buffer and a pinned staging buffer of its own (grow-only,
+ * freed by lac_cuda_sw_state_free) and runs on a stream of its own.  One caller at a time. */
+#include "lac/align.h"
+typedef struct lac_cuda_sw_state lac_cuda_sw_state;
+#if LAC_HAVE_CUDA
+/* b: a CUDA backend (its device; the NaN-poison test hook as it is now), or NULL for the
+ * emulation (host memory, the kernels' CPU emulation, outputs and tables always poisoned). */
+lac_status lac_cuda_sw_state_new(lac_backend *b, lac_cuda_sw_state **out, lac_error *err);
+void lac_cuda_sw_state_free(lac_cuda_sw_state *s);
+/* lac_sw_forward's contract for tau > 0 and lengths 1..LAC_CUDA_SW_MAX_LEN: V[p]; M[p] when
+ * M and M[p] are non-NULL; keeps what the backward needs (until the next forward). */
+lac_status lac_cuda_sw_state_forward(lac_cuda_sw_state *s, const lac_sw_options *opt,
+                                     int n_pairs, const lac_sw_pair *pairs, float *V,
+                                     float *const *M, lac_error *err);
+/* lac_sw_backward's contract for the last successful forward: uploads gV and gM only, runs
+ * the backward kernel, unpacks dS, dgo, dge (each NULL to skip).  Callable more than once. */
+lac_status lac_cuda_sw_state_backward(lac_cuda_sw_state *s, const float *gV,
+                                      const float *const *gM, float *const *dS,
+                                      float *const *dgo, float *const *dge, lac_error *err);
+#endif
+/* Test hook: aligner a takes the CUDA path with the emulated state (no backend, no GPU)
+ * for its soft forwards (tau > 0); tau = 0 stays on its CPU path.  Replaces any CUDA state
+ * the aligner had and drops its last forward.  LAC_ERR_UNSUPPORTED without CUDA. */
+lac_status lac_aligner_use_cuda_emulation(lac_aligner *a, lac_error *err);
+
 /* ---------------------------------------------------------------- RNG (xoshiro256**) */
 
 typedef struct {

@@ -871,7 +871,7 @@ static void test_errors(lac_aligner *a0) {
   CHECK_OK(lac_sw_forward(a, &oh, 2, pairs, V, NULL, &err), &err);
   CHECK(lac_sw_path(a, 2, steps, 16, &ns, &err) == LAC_ERR_INVALID_ARG, "pair 2 of 2 accepted");
   CHECK(lac_sw_path(a, 0, NULL, 16, &ns, &err) == LAC_ERR_INVALID_ARG, "NULL steps accepted");
-  lac_aligner_params bp = {-1};
+  lac_aligner_params bp = {-1, NULL};
   lac_aligner *b = NULL;
   CHECK(lac_aligner_new(&bp, &b, &err) == LAC_ERR_INVALID_ARG && !b, "n_threads -1 accepted");
   lac_aligner_free(a);

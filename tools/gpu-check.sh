@@ -5,7 +5,7 @@
 # meson, no GStreamer) against OpenBLAS and cJSON unpacked under .device/sys by
 # tools/gpu-fetch-debs.sh (carry .device there).  Logs go to $OUT (default ./gpu-out).
 #   tools/gpu-check.sh [--no-bench]
-# Budget: build ~1 min, tests ~30 s, benchmarks ~1-2 min (8 to 4096 pairs) (bench_sw_cuda, then the PyTorch
+# Budget: build ~1 min, tests ~40 s, benchmarks ~1-2 min (8 to 4096 pairs) (bench_sw_cuda, then the PyTorch
 # baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,8 +30,8 @@ libsrc=(lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend
         lib/cuda/cuda_backend.c lib/cuda/cuda_align.c lib/align/sw_ref.c
         lib/cuda/cuda_loss.c lib/align/loss.c lib/align/similarity.c lib/align/sw_cpu.c
         lib/core/safetensors.c lib/core/fileio.c)
-mains=(tests/test_cuda.c tests/test_sw_cuda.c tests/test_loss_cuda.c bench/bench_sw_cuda.c
-       bench/bench_loss_cuda.c)
+mains=(tests/test_cuda.c tests/test_sw_cuda.c tests/test_loss_cuda.c tests/test_aligner_cuda.c
+       bench/bench_sw_cuda.c bench/bench_loss_cuda.c)
 build() {
   mkdir -p "$obj/lib" "$obj/main"
   for f in "${libsrc[@]}"; do
@@ -80,6 +80,8 @@ echo "================ test_sw_cuda"
 run_test test_sw_cuda
 echo "================ test_loss_cuda"
 run_test test_loss_cuda "$root/tests/ref"
+echo "================ test_aligner_cuda"
+run_test test_aligner_cuda
 
 rc_bench=-
 rc_torch=-
@@ -122,7 +124,9 @@ echo "| test_cuda: cuBLAS sgemm (4 transposes) and the epilogue kernel vs the CP
 summ=$(grep '^summary' "$out/test_sw_cuda.log" | sed 's/^summary: largest err\/tol over all runs: *//; s/|/\//g')
 echo "| test_sw_cuda: SW-affine fwd+bwd (V, M, dS, dgo, dge) vs the double reference, mixed batches; largest err/tol: $summ | $card | $(result "$rc_test_sw_cuda") |"
 lsumm=$(grep '^summary' "$out/test_loss_cuda.log" | sed 's/^summary //; s/|/\//g' | tr '\n' ' ')
-echo "| test_loss_cuda: lac_cuda_loss vs lac_loss (CPU) on tests/ref/loss_*: terms, de1, de2, dgo, dge (masked cases included), the emulation and the GPU; ${lsumm:-no summary} | $card | $(result "$rc_test_loss_cuda") |"
+echo "| test_loss_cuda: lac_cuda_loss vs lac_loss (CPU) on tests/ref/loss_* and a masked sweep: terms, de1, de2, dgo, dge (masked cases included); ${lsumm:-no summary} | $card | $(result "$rc_test_loss_cuda") |"
+asumm=$(grep -E '^  gpu, largest err/tol' "$out/test_aligner_cuda.log" | sed 's/^  gpu, largest err\/tol against //; s/|/\//g' | paste -sd ';' -)
+echo "| test_aligner_cuda: lac_aligner with a CUDA backend (tables kept on the device, several backwards per forward) vs the double reference and the CPU aligner; largest err/tol against ${asumm:-no summary} | $card | $(result "$rc_test_aligner_cuda") |"
 if [ "$bench" = 1 ] && [ "$rc_bench" = 77 ]; then
   echo "| bench_sw_cuda, bench_sw_torch_gpu.py | $card | skipped (no GPU) |"
 elif [ "$bench" = 1 ]; then
@@ -158,7 +162,7 @@ fi
 rm -rf "$obj"
 # 1 when something failed, 77 when every test skipped (no GPU), else 0
 rc=77
-for r in "$rc_test_cuda" "$rc_test_sw_cuda" "$rc_test_loss_cuda"; do
+for r in "$rc_test_cuda" "$rc_test_sw_cuda" "$rc_test_loss_cuda" "$rc_test_aligner_cuda"; do
   case "$r" in 0) [ "$rc" = 77 ] && rc=0 ;; 77) ;; *) rc=1 ;; esac
 done
 for r in "$rc_bench" "$rc_loss"; do

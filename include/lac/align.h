@@ -11,7 +11,11 @@
  * pair (scalar) or one per cell ([n][m], per_cell_gaps = 1).
  *
  * Ownership and threading: an lac_aligner holds the workspace of the last forward (what
- * its backward needs) and a thread count; one thread at a time per aligner.
+ * its backward needs) and a thread count; one thread at a time per aligner.  An aligner
+ * made with a CUDA backend (lac_aligner_params.backend) keeps that workspace on the GPU, in
+ * device and pinned host buffers it owns (grow-only, freed by lac_aligner_free), and runs on
+ * a CUDA stream of its own, so aligners sharing one backend may run in different threads.
+ * The backend is borrowed: it must outlive the aligner.
  */
 #ifndef LAC_ALIGN_H
 #define LAC_ALIGN_H
@@ -41,7 +45,13 @@ typedef struct {
 } lac_sw_options;
 
 typedef struct {
-  int n_threads;     /* 0 = all cores */
+  int n_threads;     /* 0 = all cores (the CPU path) */
+  /* NULL (the default) or a CPU backend: everything on the CPU.  A CUDA backend
+   * (lac_backend_name(b) is "cuda"; borrowed, must outlive the aligner): lac_sw_forward with
+   * tau > 0 runs on its GPU for pairs of lengths 1..1024 (a longer pair is
+   * LAC_ERR_UNSUPPORTED: use a CPU aligner for it) and keeps the tables there for
+   * lac_sw_backward; tau = 0 (hard alignment, lac_sw_path) runs on the aligner's CPU path. */
+  lac_backend *backend;
 } lac_aligner_params;
 
 typedef struct lac_aligner lac_aligner;
@@ -52,7 +62,8 @@ void lac_aligner_free(lac_aligner *a);
 
 /* Forward for n_pairs pairs (each with its own lengths): V[p] always; M[p] ([n][m]) when
  * M and M[p] are non-NULL.  Non-finite S, go or ge are refused (LAC_ERR_NUMERIC, naming
- * the pair and cell).  Keeps what lac_sw_backward needs until the next forward. */
+ * the pair and cell).  Keeps what lac_sw_backward needs until the next forward (on the
+ * device for a CUDA aligner's soft forward: V and M are downloaded, the tables stay). */
 lac_status lac_sw_forward(lac_aligner *a, const lac_sw_options *opt, int n_pairs,
                           const lac_sw_pair *pairs, float *V, float *const *M, lac_error *err);
 

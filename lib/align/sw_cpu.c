@@ -36,8 +36,15 @@
  * scalar-penalty gradients are summed in double.  Inputs must be finite with |x| <= 1e20
  * (so that -1e30 - x rounds to -1e30); 0 < tau <= 1e20 or tau = 0.
  *
- * Not here: the double reference (sw_ref.c), the LAC loss (loss.c), CUDA, dL/dtau, and a
- * vectorised hard mode (hard mode is the scalar loop, threaded over pairs).
+ * CUDA: an aligner made with a CUDA backend (lac_aligner_params.backend) hands its soft
+ * forwards (tau > 0, lengths <= 1024) and their backwards to lib/cuda/cuda_align.c
+ * (lac_cuda_sw_state: tables kept on the device between the two); its hard forwards run
+ * here.  The test hook lac_aligner_use_cuda_emulation does the same with the kernels' CPU
+ * emulation.
+ *
+ * Not here: the double reference (sw_ref.c), the LAC loss (loss.c), the CUDA kernels and
+ * their host side, dL/dtau, and a vectorised hard mode (hard mode is the scalar loop,
+ * threaded over pairs).
  */
 #ifndef SW_TEMPLATE /* ------------------------------------------- the file proper */
 #include <math.h>
@@ -49,6 +56,9 @@
 
 #include "lac/align.h"
 #include "lac_internal.h"
+#if LAC_HAVE_CUDA
+#include "../../kernels/kernels.h" /* LAC_CUDA_SW_MAX_LEN; kernels/ is not on the include path */
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -287,6 +297,10 @@ struct lac_aligner {
   float *scratch;    /* n_threads x scratch_floats */
   size_t scratch_floats;
   char path_name[32];
+  /* the CUDA path (lib/cuda/cuda_align.c): soft forwards of a CUDA aligner run there */
+  lac_cuda_sw_state *cuda; /* NULL: CPU only */
+  int cuda_emulated;       /* the state is the emulation (test hook) */
+  int cuda_fwd;            /* the last forward ran on the CUDA path */
 };
 
 static int thread_id(void) {
@@ -704,6 +718,19 @@ lac_status lac_aligner_new(const lac_aligner_params *params, lac_aligner **out, 
     a->isa_best = PATH_AVX2;
 #endif
   a->isa = -1;
+  if (p.backend && !strcmp(lac_backend_name(p.backend), "cuda")) {
+#if LAC_HAVE_CUDA
+    lac_status st = lac_cuda_sw_state_new(p.backend, &a->cuda, err);
+    if (st) {
+      free(a);
+      return st;
+    }
+#else /* not reached: a build without CUDA makes no CUDA backend */
+    free(a);
+    return lac_error_set(err, LAC_ERR_UNSUPPORTED,
+                         "lac_aligner_new: this build of lac has no CUDA; leave backend NULL");
+#endif
+  }
   *out = a;
   lac_error_clear(err);
   return LAC_OK;
@@ -711,9 +738,33 @@ lac_status lac_aligner_new(const lac_aligner_params *params, lac_aligner **out, 
 
 void lac_aligner_free(lac_aligner *a) {
   if (!a) return;
+#if LAC_HAVE_CUDA
+  lac_cuda_sw_state_free(a->cuda);
+#endif
   lac_free(a->meta);
   lac_free(a->ws);
   free(a);
+}
+
+lac_status lac_aligner_use_cuda_emulation(lac_aligner *a, lac_error *err) {
+  if (!a)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                         "lac_aligner_use_cuda_emulation: aligner is NULL");
+#if LAC_HAVE_CUDA
+  lac_cuda_sw_state *s = NULL;
+  lac_status st = lac_cuda_sw_state_new(NULL, &s, err);
+  if (st) return st;
+  lac_cuda_sw_state_free(a->cuda);
+  a->cuda = s;
+  a->cuda_emulated = 1;
+  a->have_fwd = 0;
+  a->cuda_fwd = 0;
+  lac_error_clear(err);
+  return LAC_OK;
+#else
+  return lac_error_set(err, LAC_ERR_UNSUPPORTED,
+                       "lac_aligner_use_cuda_emulation: this build of lac has no CUDA");
+#endif
 }
 
 lac_status lac_sw_cpu_force(lac_aligner *a, const char *path, int strips, lac_error *err) {
@@ -1071,11 +1122,33 @@ lac_status lac_sw_forward(lac_aligner *a, const lac_sw_options *opt, int n_pairs
                           const lac_sw_pair *pairs, float *V, float *const *M, lac_error *err) {
   if (!a) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_sw_forward: aligner is NULL");
   a->have_fwd = 0;
+  a->cuda_fwd = 0;
   a->path_name[0] = 0;
   size_t cells = 0;
   lac_status st = check_batch(a, opt, n_pairs, pairs, V, &cells, err);
   if (st) return st;
   const int hard = opt->tau == 0.0f;
+#if LAC_HAVE_CUDA
+  if (a->cuda && !hard) {
+    for (int p = 0; p < n_pairs; p++)
+      if (pairs[p].n > LAC_CUDA_SW_MAX_LEN || pairs[p].m > LAC_CUDA_SW_MAX_LEN)
+        return lac_error_set(err, LAC_ERR_UNSUPPORTED,
+                             "lac_sw_forward: pair %d is %d x %d: the CUDA aligner takes lengths "
+                             "up to %d; use a CPU aligner (lac_aligner_params.backend = NULL) "
+                             "for longer pairs",
+                             p, pairs[p].n, pairs[p].m, LAC_CUDA_SW_MAX_LEN);
+    st = lac_cuda_sw_state_forward(a->cuda, opt, n_pairs, pairs, V, M, err);
+    if (st) return st;
+    a->hard = 0, a->per_cell = opt->per_cell_gaps, a->tau = opt->tau, a->path = PATH_SCALAR;
+    a->n_pairs = n_pairs;
+    a->n_groups = 0;
+    snprintf(a->path_name, sizeof a->path_name, "%s", a->cuda_emulated ? "cuda-emulated" : "cuda");
+    a->cuda_fwd = 1;
+    a->have_fwd = 1;
+    lac_error_clear(err);
+    return LAC_OK;
+  }
+#endif
   int isa = a->isa >= 0 ? a->isa : cells < SW_TINY_CELLS ? PATH_SCALAR : a->isa_best;
   if (hard) isa = PATH_SCALAR;
   a->n_groups = 0;
@@ -1219,6 +1292,13 @@ lac_status lac_sw_backward(lac_aligner *a, const float *gV, const float *const *
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "lac_sw_backward: no forward to differentiate; call lac_sw_forward first "
                          "(a failed forward leaves none)");
+#if LAC_HAVE_CUDA
+  if (a->cuda_fwd) {
+    lac_status st = lac_cuda_sw_state_backward(a->cuda, gV, gM, dS, dgo, dge, err);
+    if (st == LAC_OK) lac_error_clear(err);
+    return st;
+  }
+#endif
   for (int p = 0; gV && p < a->n_pairs; p++)
     if (!(fabsf(gV[p]) <= SW_VAL_MAX))
       return check_grads(a, gV, NULL, err);

@@ -4,7 +4,8 @@
  *    the CPU lacks it); strips > 0 forces the strips per pair of the vector path (a power of
  *    two <= the lane count), 0 lets the planner choose.
  *  lac_sw_cpu_path: the path the last forward ran ("avx512/S" or "avx2/S" with S strips per
- *    pair, "scalar-fma", "scalar", "hard"; "" before any).
+ *    pair, "scalar-fma", "scalar", "hard"; "cuda" / "cuda-emulated" for a CUDA aligner's
+ *    soft forward; "" before any).
  *  lac_sw_cpu_math: y[k] = exp(x[k]) (which = 0) or log(x[k]) (which = 1) by the fast
  *    exp/log of `path`. */
 #ifndef LAC_SW_CPU_H
