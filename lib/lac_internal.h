@@ -98,7 +98,33 @@ lac_status lac_cuda_sw_state_forward(lac_cuda_sw_state *s, const lac_sw_options 
 lac_status lac_cuda_sw_state_backward(lac_cuda_sw_state *s, const float *gV,
                                       const float *const *gM, float *const *dS,
                                       float *const *dgo, float *const *dge, lac_error *err);
+/* Its buffers and stream lent to another computation (the loss, lac_cuda_loss_on_state): at
+ * least dev_bytes of device memory and host_bytes of pinned memory, the state's stream, its
+ * NaN-poison flag, and a cuBLAS handle (a cublasHandle_t) bound to that stream, made on
+ * first use.  Drops the state's last forward (its tables get overwritten).  A state that is
+ * the emulation has no device: LAC_ERR_UNSUPPORTED (check lac_cuda_sw_state_emulated). */
+lac_status lac_cuda_sw_state_scratch(lac_cuda_sw_state *s, size_t dev_bytes, size_t host_bytes,
+                                     void **dev, void **host, void **stream, int *poison,
+                                     void **blas, lac_error *err);
+int lac_cuda_sw_state_emulated(const lac_cuda_sw_state *s);
+/* The LAC loss (lac_cuda_loss's contract) in the buffers and on the stream of state s (an
+ * aligner's, so aligners sharing a backend can compute losses in different threads); an
+ * emulated state runs lac_cuda_loss_emulated. */
+lac_status lac_cuda_loss_on_state(lac_cuda_sw_state *s, const lac_loss_params *p, int B, int T,
+                                  int d, const float *e1, const float *e2, const int64_t *s1,
+                                  const int64_t *s2, const uint8_t *valid1,
+                                  const uint8_t *valid2, const float *go, const float *ge,
+                                  lac_loss_terms *out, float *de1, float *de2, float *dgo,
+                                  float *dge, lac_error *err);
+/* Row-major C = alpha op(A) op(B) + beta C through cuBLAS handle `handle` (device pointers,
+ * the handle's stream). */
+lac_status lac_cuda_sgemm(void *handle, int ta, int tb, int m, int n, int k, float alpha,
+                          const float *a, int lda, const float *bm, int ldb, float beta, float *c,
+                          int ldc, lac_error *err);
 #endif
+/* The aligner's CUDA state for lac_loss (lib/align/loss.c), or NULL for a CPU aligner; a
+ * non-NULL answer drops the aligner's last forward (the loss overwrites its tables). */
+lac_cuda_sw_state *lac_aligner_take_cuda_state(lac_aligner *a);
 /* Test hook: aligner a takes the CUDA path with the emulated state (no backend, no GPU)
  * for its soft forwards (tau > 0); tau = 0 stays on its CPU path.  Replaces any CUDA state
  * the aligner had and drops its last forward.  LAC_ERR_UNSUPPORTED without CUDA. */

@@ -9,7 +9,10 @@
  * TOL = 1e-4; gradients are NaN-filled first (all must be overwritten).  Also: a run without
  * gradients gives the same terms; asking for one gradient alone gives the same values as
  * asking for all; refusals (sw_tau = 0, T > 1024, a view with every frame masked, a
- * non-finite similarity, a CPU backend).
+ * non-finite similarity, a CPU backend).  Then the same through lac_loss on an aligner made
+ * on the CUDA backend (lac_aligner_params.backend; with --emulation the aligner's emulation
+ * hook): two reference cases and the sweep; afterwards no alignment forward remains on the
+ * aligner; with sw_tau = 0 such an aligner gives the CPU loss bit for bit.
  *
  * Where: with --emulation, through lac_cuda_loss_emulated (the same sequence on the CPU: the
  * kernels' per-element code, the SW kernels' lane emulation, cblas; its "device" buffers
@@ -65,9 +68,16 @@ typedef struct {
   const uint8_t *v1, *v2;
 } loss_in;
 
+/* when set: the loss through lac_loss on this aligner (made on the CUDA backend, or with the
+ * emulation hook) instead of the direct call */
+static lac_aligner *via;
+
 static lac_status run_loss(lac_backend *gpu, const lac_loss_params *p, const loss_in *in,
                            lac_loss_terms *t, float *de1, float *de2, float *dgo, float *dge,
                            lac_error *err) {
+  if (via)
+    return lac_loss(via, p, in->B, in->T, in->d, in->e1, in->e2, in->s1, in->s2, in->v1, in->v2,
+                    in->go, in->ge, t, de1, de2, dgo, dge, err);
   if (gpu)
     return lac_cuda_loss(gpu, p, in->B, in->T, in->d, in->e1, in->e2, in->s1, in->s2, in->v1,
                          in->v2, in->go, in->ge, t, de1, de2, dgo, dge, err);
@@ -78,7 +88,7 @@ static lac_status run_loss(lac_backend *gpu, const lac_loss_params *p, const los
 /* one case on one path (gpu NULL: the emulation) against the CPU loss */
 static void compare(lac_backend *gpu, lac_aligner *a, const char *name, const lac_loss_params *p,
                     const loss_in *in) {
-  const char *where = gpu ? "gpu" : "emulation";
+  const char *where = via ? (gpu ? "aligner gpu" : "aligner emu") : gpu ? "gpu" : "emulation";
   const size_t BTd = (size_t)in->B * in->T * in->d,
                ng = p->per_cell_gaps ? (size_t)in->T * in->T : 1;
   const size_t sz[4] = {BTd, BTd, ng, ng};
@@ -116,7 +126,7 @@ static void compare(lac_backend *gpu, lac_aligner *a, const char *name, const la
       if (!(eg[k] <= w[k + 1])) w[k + 1] = eg[k];
     }
     if (!(et <= w[0])) w[0] = et;
-    printf("  %-9s %-22s terms %.2e  de1 %.2e  de2 %.2e  dgo %.2e  dge %.2e (total %.8f cpu "
+    printf("  %-11s %-22s terms %.2e  de1 %.2e  de2 %.2e  dgo %.2e  dge %.2e (total %.8f cpu "
            "%.8f)\n",
            where, name, et, eg[0], eg[1], eg[2], eg[3], tg.total, tc.total);
     /* without gradients: the same terms */
@@ -319,6 +329,40 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) run_case(bk, a, argv[1], names[i]);
     sweep(bk, a);
     refusals(bk);
+    /* the same through lac_loss on a CUDA aligner (its own buffers and stream) */
+    lac_aligner_params vp = lac_aligner_default_params();
+    vp.backend = bk;
+    CHECK_OK(lac_aligner_new(&vp, &via, &err), &err);
+    if (via && !bk) CHECK_OK(lac_aligner_use_cuda_emulation(via, &err), &err);
+    if (via) {
+      run_case(bk, a, argv[1], "reference");
+      run_case(bk, a, argv[1], "masked_paper");
+      sweep(bk, a);
+      /* the loss dropped the aligner's last alignment forward */
+      float gv = 1, ds = 0;
+      float *dsp = &ds;
+      CHECK(lac_sw_backward(via, &gv, NULL, &dsp, NULL, NULL, &err) == LAC_ERR_INVALID_ARG,
+            "after lac_loss on a CUDA aligner no alignment forward must remain");
+      /* sw_tau = 0 on a CUDA aligner runs the CPU loss: the CPU's values exactly */
+      lac_loss_params hp;
+      lac_loss_preset("paper", &hp, &err);
+      hp.sw_tau = 0;
+      enum { T = 9, d = 5 };
+      float e1[T * d], e2[T * d], go[T * T], ge[T * T], g1[T * d], g2[T * d];
+      int64_t s1[T], s2[T];
+      for (int i = 0; i < T * d; i++) e1[i] = (float)sin(i), e2[i] = (float)cos(0.7 * i);
+      for (int i = 0; i < T * T; i++) go[i] = 0.3f, ge[i] = 0.1f;
+      for (int t = 0; t < T; t++) s1[t] = t, s2[t] = 2 * t;
+      lac_loss_terms t1, t2;
+      CHECK_OK(lac_loss(via, &hp, 1, T, d, e1, e2, s1, s2, NULL, NULL, go, ge, &t1, g1, NULL,
+                        NULL, NULL, &err), &err);
+      CHECK_OK(lac_loss(a, &hp, 1, T, d, e1, e2, s1, s2, NULL, NULL, go, ge, &t2, g2, NULL, NULL,
+                        NULL, &err), &err);
+      CHECK(t1.total == t2.total && !memcmp(g1, g2, sizeof g1),
+            "hard loss on a CUDA aligner: %.9g vs the CPU's %.9g", t1.total, t2.total);
+      lac_aligner_free(via);
+      via = NULL;
+    }
     printf("summary (%s): worst terms %.2e, de1 %.2e, de2 %.2e, dgo %.2e, dge %.2e (tolerance "
            "%.0e)\n",
            path ? "gpu" : "emulation", worst[path][0], worst[path][1], worst[path][2],

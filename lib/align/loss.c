@@ -19,6 +19,9 @@
  *     over pairs and directions.
  * Gradient semantics: de1, de2, dgo, dge are overwritten with dL/d(input) (not +=).
  *
+ * With an aligner made on a CUDA backend (and sw_tau > 0) everything above runs on its GPU
+ * instead: lac_cuda_loss_on_state (lib/cuda/cuda_loss.c), same contract.
+ *
  * Does not: allocate once per aligner (the aligner is opaque and align.h has no slot for a
  * loss workspace, so each call makes one allocation sized by B, T, d and frees it), thread
  * its own loops (the alignments thread inside lac_sw_forward/backward, the GEMMs inside
@@ -39,6 +42,7 @@
 
 #include "align/loss_pieces.h"
 #include "lac/align.h"
+#include "lac_internal.h"
 
 /* ---------------------------------------------------------------- presets */
 
@@ -389,6 +393,13 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
                          "lac_loss: aligner, params, e1, e2, s1, s2, go and ge must be non-NULL");
   lac_status st = lac_loss_check_inputs(p, B, T, d, e1, e2, go, ge, "lac_loss", err);
   if (st != LAC_OK) return st;
+#if LAC_HAVE_CUDA
+  /* a CUDA aligner: the whole loss on its device (hard alignments stay here) */
+  lac_cuda_sw_state *cs = p->sw_tau > 0 ? lac_aligner_take_cuda_state(a) : NULL;
+  if (cs)
+    return lac_cuda_loss_on_state(cs, p, B, T, d, e1, e2, s1, s2, valid1, valid2, go, ge, out,
+                                  de1, de2, dgo, dge, err);
+#endif
   const int pc = p->per_cell_gaps;
   const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
   for (int b = 0; b < B; b++) {

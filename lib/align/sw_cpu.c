@@ -746,6 +746,14 @@ void lac_aligner_free(lac_aligner *a) {
   free(a);
 }
 
+lac_cuda_sw_state *lac_aligner_take_cuda_state(lac_aligner *a) {
+  if (!a || !a->cuda) return NULL;
+  a->have_fwd = 0;
+  a->cuda_fwd = 0;
+  a->path_name[0] = 0;
+  return a->cuda;
+}
+
 lac_status lac_aligner_use_cuda_emulation(lac_aligner *a, lac_error *err) {
   if (!a)
     return lac_error_set(err, LAC_ERR_INVALID_ARG,

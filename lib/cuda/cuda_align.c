@@ -40,6 +40,7 @@
  * 1e20 (LAC_ERR_NUMERIC names the pair and cell).  Not here: tau = 0, longer pairs, the
  * training path (which will keep its tensors on the device and call the launchers itself).
  */
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
@@ -561,6 +562,7 @@ struct lac_cuda_sw_state {
   sw_batch B;            /* the last forward's plan; B.ord owned */
   float tau;
   int have;              /* the device holds the tables of a successful forward */
+  cublasHandle_t blas;   /* on stream, for the loss (lac_cuda_sw_state_scratch); NULL until then */
 };
 
 lac_status lac_cuda_sw_state_new(lac_backend *b, lac_cuda_sw_state **out, lac_error *err) {
@@ -610,14 +612,15 @@ void lac_cuda_sw_state_free(lac_cuda_sw_state *s) {
     cudaStreamSynchronize(s->stream);
   }
   state_release(s);
+  if (s->blas) cublasDestroy(s->blas);
   if (!s->emulate) cudaStreamDestroy(s->stream);
   free(s->B.ord);
   free(s);
 }
 
 /* grows the buffers to the plan B (grow-only, x1.25 slack; contents not kept) */
-static lac_status state_reserve(lac_cuda_sw_state *s, const sw_batch *B, lac_error *err) {
-  const size_t need_dev = dev_bytes(B), need_host = host_bytes(B);
+static lac_status state_reserve(lac_cuda_sw_state *s, size_t need_dev, size_t need_host,
+                                lac_error *err) {
   if (need_dev <= s->dev_cap && need_host <= s->host_cap) return LAC_OK;
   const size_t want_dev = need_dev + need_dev / 4, want_host = need_host + need_host / 4;
   if (s->emulate) {
@@ -626,7 +629,7 @@ static lac_status state_reserve(lac_cuda_sw_state *s, const sw_batch *B, lac_err
     s->host = malloc(want_host);
     if (!s->dev || !s->host) {
       state_release(s);
-      return lac_error_set(err, LAC_ERR_NOMEM, "lac_sw_forward: out of memory (%zu bytes)",
+      return lac_error_set(err, LAC_ERR_NOMEM, "lac_cuda_sw_state: out of memory (%zu bytes)",
                            want_dev + want_host);
     }
     s->dev_cap = want_dev;
@@ -640,8 +643,8 @@ static lac_status state_reserve(lac_cuda_sw_state *s, const sw_batch *B, lac_err
     s->dev_cap = 0;
     if ((ce = cudaMalloc((void **)&s->dev, want_dev)) != cudaSuccess) {
       s->dev = NULL;
-      return lac_error_set(err, LAC_ERR_BACKEND, "lac_sw_forward: %zu device bytes for the CUDA "
-                           "aligner's tables: %s", want_dev, cudaGetErrorString(ce));
+      return lac_error_set(err, LAC_ERR_BACKEND, "lac_cuda_sw_state: %zu device bytes for the "
+                           "CUDA aligner: %s", want_dev, cudaGetErrorString(ce));
     }
     s->dev_cap = want_dev;
   }
@@ -651,8 +654,8 @@ static lac_status state_reserve(lac_cuda_sw_state *s, const sw_batch *B, lac_err
     s->host_cap = 0;
     if ((ce = cudaMallocHost((void **)&s->host, want_host)) != cudaSuccess) {
       s->host = NULL;
-      return lac_error_set(err, LAC_ERR_BACKEND, "lac_sw_forward: %zu pinned host bytes for the "
-                           "CUDA aligner: %s", want_host, cudaGetErrorString(ce));
+      return lac_error_set(err, LAC_ERR_BACKEND, "lac_cuda_sw_state: %zu pinned host bytes for "
+                           "the CUDA aligner: %s", want_host, cudaGetErrorString(ce));
     }
     s->host_cap = want_host;
   }
@@ -682,7 +685,8 @@ lac_status lac_cuda_sw_state_forward(lac_cuda_sw_state *s, const lac_sw_options 
   sw_batch *B = &s->B;
   if (!s->emulate && cudaSetDevice(s->device) != cudaSuccess)
     return lac_error_set(err, LAC_ERR_BACKEND, "%s: cudaSetDevice(%d) failed", who, s->device);
-  if (n_pairs > 0 && (st = state_reserve(s, B, err)) != LAC_OK) return st;
+  if (n_pairs > 0 && (st = state_reserve(s, dev_bytes(B), host_bytes(B), err)) != LAC_OK)
+    return st;
   s->tau = opt->tau;
   if (n_pairs == 0) {
     s->have = 1;
@@ -728,5 +732,43 @@ lac_status lac_cuda_sw_state_backward(lac_cuda_sw_state *s, const float *gV,
     return st;
   }
   batch_unpack_bwd(B, dS, dgo, dge);
+  return LAC_OK;
+}
+
+int lac_cuda_sw_state_emulated(const lac_cuda_sw_state *s) { return s && s->emulate; }
+
+lac_status lac_cuda_sw_state_scratch(lac_cuda_sw_state *s, size_t dev_bytes, size_t host_bytes,
+                                     void **dev, void **host, void **stream, int *poison,
+                                     void **blas, lac_error *err) {
+  if (!s || s->emulate)
+    return lac_error_set(err, LAC_ERR_UNSUPPORTED,
+                         "lac_cuda_sw_state_scratch: the emulated state has no device");
+  s->have = 0;
+  cudaError_t ce = cudaSetDevice(s->device);
+  if (ce != cudaSuccess)
+    return lac_error_set(err, LAC_ERR_BACKEND, "cudaSetDevice(%d): %s", s->device,
+                         cudaGetErrorString(ce));
+  /* the buffers may be in use by this stream's earlier work: wait before they move */
+  if ((dev_bytes > s->dev_cap || host_bytes > s->host_cap) &&
+      (ce = cudaStreamSynchronize(s->stream)) != cudaSuccess)
+    return lac_error_set(err, LAC_ERR_BACKEND, "the CUDA aligner's stream: %s",
+                         cudaGetErrorString(ce));
+  lac_status st = state_reserve(s, dev_bytes, host_bytes, err);
+  if (st != LAC_OK) return st;
+  if (!s->blas) {
+    cublasStatus_t bs = cublasCreate(&s->blas);
+    if (bs == CUBLAS_STATUS_SUCCESS) bs = cublasSetStream(s->blas, s->stream);
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+      if (s->blas) cublasDestroy(s->blas);
+      s->blas = NULL;
+      return lac_error_set(err, LAC_ERR_BACKEND, "cuBLAS for the CUDA aligner: %s",
+                           cublasGetStatusString(bs));
+    }
+  }
+  *dev = s->dev;
+  *host = s->host;
+  *stream = (void *)s->stream;
+  *poison = s->poison;
+  *blas = (void *)s->blas;
   return LAC_OK;
 }

@@ -83,21 +83,28 @@ void lac_cuda_backend_set_poison(struct lac_backend *b, int on) {
     ((cuda_impl *)b->impl)->poison = on ? 1 : 0;
 }
 
-static lac_status cuda_gemm(lac_backend *b, int ta, int tb, int m, int n, int k, float alpha,
-                            const float *a, int lda, const float *bm, int ldb, float beta, float *c,
-                            int ldc, lac_error *err) {
-  cuda_impl *impl = b->impl;
+lac_status lac_cuda_sgemm(void *handle, int ta, int tb, int m, int n, int k, float alpha,
+                          const float *a, int lda, const float *bm, int ldb, float beta, float *c,
+                          int ldc, lac_error *err) {
   if (m < 0 || n < 0 || k < 0)
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "gemm: negative size %dx%dx%d", m, n, k);
   if (m == 0 || n == 0) return LAC_OK;
-  cudaSetDevice(impl->device);
-  cublasStatus_t st = cublasSgemm(impl->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+  /* row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T */
+  cublasStatus_t st = cublasSgemm((cublasHandle_t)handle, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
                                   ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, bm, ldb, a, lda,
                                   &beta, c, ldc);
   if (st != CUBLAS_STATUS_SUCCESS)
     return lac_error_set(err, LAC_ERR_BACKEND, "cublasSgemm %dx%dx%d failed: %s", m, n, k,
                          cublasGetStatusString(st));
   return LAC_OK;
+}
+
+static lac_status cuda_gemm(lac_backend *b, int ta, int tb, int m, int n, int k, float alpha,
+                            const float *a, int lda, const float *bm, int ldb, float beta, float *c,
+                            int ldc, lac_error *err) {
+  cuda_impl *impl = b->impl;
+  cudaSetDevice(impl->device);
+  return lac_cuda_sgemm(impl->blas, ta, tb, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc, err);
 }
 
 static void cuda_destroy(lac_backend *b) {

@@ -48,7 +48,8 @@
 /* ---------------------------------------------------------------- execution */
 
 typedef struct {
-  lac_backend *b; /* NULL: emulation */
+  lac_backend *b; /* the backend's gemm, or */
+  void *blas;     /* a cuBLAS handle on run.stream (an aligner's state); both NULL: emulation */
   lac_cuda_run run;
   lac_error *err;
 } lx;
@@ -63,13 +64,15 @@ static lac_status lx_gemm(lx *x, int ta, int tb, int M, int N, int K, const floa
                           const float *B, int ldb, float *C, int ldc) {
   if (x->b)
     return x->b->ops->gemm(x->b, ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc, x->err);
+  if (x->blas)
+    return lac_cuda_sgemm(x->blas, ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc, x->err);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
               N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
   return LAC_OK;
 }
 
 static int lx_copy(lx *x, void *dst, const void *src, size_t bytes, int to_device) {
-  if (!x->b) {
+  if (x->run.emulate) {
     memcpy(dst, src, bytes);
     return 0;
   }
@@ -79,7 +82,7 @@ static int lx_copy(lx *x, void *dst, const void *src, size_t bytes, int to_devic
 }
 
 static int lx_memset(lx *x, void *dst, int v, size_t bytes) {
-  if (!x->b) {
+  if (x->run.emulate) {
     memset(dst, v, bytes);
     return 0;
   }
@@ -89,7 +92,7 @@ static int lx_memset(lx *x, void *dst, int v, size_t bytes) {
 static int lx_sw_forward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau, int pc,
                          const float *S, const float *go, const float *ge, float *M, float *X,
                          float *Y, float *V, float *vstat) {
-  if (!x->b) return lac_cuda_sw_emulate_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat);
+  if (x->run.emulate) return lac_cuda_sw_emulate_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat);
   return lac_cuda_sw_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat, x->run.stream);
 }
 
@@ -97,7 +100,7 @@ static int lx_sw_backward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau
                           const float *go, const float *ge, const float *M, const float *X,
                           const float *Y, const float *vstat, const float *gV, const float *gM,
                           float *dS, float *dgo, float *dge, float *work) {
-  if (!x->b)
+  if (x->run.emulate)
     return lac_cuda_sw_emulate_backward(np, dims, tau, pc, go, ge, M, X, Y, vstat, gV, gM, dS,
                                         dgo, dge, work);
   return lac_cuda_sw_backward(np, dims, tau, pc, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge,
@@ -251,7 +254,9 @@ static void carve_dev(bump *b, dev_block *v, const sizes *z) {
     if ((st = (call)) != LAC_OK) goto done;                                                 \
   } while (0)
 
-static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int T, int d,
+/* bk: a CUDA backend (its scratch, stream and gemm); else ss: an aligner's state (its
+ * buffers, stream and cuBLAS handle); both NULL: the emulation */
+static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_loss_params *p, int B, int T, int d,
                            const float *e1, const float *e2, const int64_t *s1,
                            const int64_t *s2, const uint8_t *valid1, const uint8_t *valid2,
                            const float *go, const float *ge, lac_loss_terms *out, float *de1,
@@ -306,7 +311,8 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   const size_t up_bytes = (bu.off + 255) & ~(size_t)255, down_bytes = (bo.off + 255) & ~(size_t)255;
   const size_t host_bytes = up_bytes + down_bytes, dev_bytes = host_bytes + bd.off;
 
-  lx x = {bk, {NULL, bk ? 0 : 1}, err};
+  const int on_gpu = bk || ss;
+  lx x = {bk, NULL, {NULL, on_gpu ? 0 : 1}, err};
   char *hbase = NULL, *dbase = NULL, *emu = NULL;
   int poison = 1;
   if (bk) {
@@ -322,6 +328,13 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
     dbase = sc.dev;
     x.run.stream = sc.stream;
     poison = sc.poison;
+  } else if (ss) {
+    void *dv_, *hv_;
+    st = lac_cuda_sw_state_scratch(ss, dev_bytes, host_bytes, &dv_, &hv_, &x.run.stream, &poison,
+                                   &x.blas, err);
+    if (st != LAC_OK) return st;
+    hbase = hv_;
+    dbase = dv_;
   } else {
     emu = malloc(2 * host_bytes + 256); /* host staging, then the "device" up and down blocks */
     if (!emu)
@@ -337,7 +350,7 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   bu.base = dbase, bu.off = 0;
   bo.base = dbase + up_bytes, bo.off = 0;
   bd.base = dbase + host_bytes, bd.off = 0;
-  bd.sep = !bk;
+  bd.sep = !on_gpu;
   carve_up(&bu, &du, &z);
   carve_down(&bo, &dn, &z);
   carve_dev(&bd, &dv, &z);
@@ -376,7 +389,7 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   const lac_cuda_run *run = &x.run;
 
   K(lx_copy(&x, dbase, hbase, up_bytes, 1), "copy to the device");
-  if (poison) K(lx_memset(&x, dbase + up_bytes, 0xff, bk ? dev_bytes - up_bytes : down_bytes),
+  if (poison) K(lx_memset(&x, dbase + up_bytes, 0xff, on_gpu ? dev_bytes - up_bytes : down_bytes),
                 "poison");
   for (int k = 0; k < bd.n_own; k++) memset(bd.own[k], 0xff, bd.own_bytes[k]);
   K(lx_memset(&x, dn.flag, 0, sizeof(int)), "clear");
@@ -450,7 +463,8 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   /* ---- results */
   K(lx_copy(&x, hbase + up_bytes, dbase + up_bytes, want ? down_bytes : front, 0),
     "copy to the host");
-  if (bk) K((int)cudaStreamSynchronize((cudaStream_t)x.run.stream), "kernels (at synchronisation)");
+  if (on_gpu)
+    K((int)cudaStreamSynchronize((cudaStream_t)x.run.stream), "kernels (at synchronisation)");
   if (*ho.flag > 0) {
     st = lac_error_set(err, LAC_ERR_NUMERIC,
                        "lac_cuda_loss: non-finite similarity in pair %d (identical frames with "
@@ -477,7 +491,7 @@ static lac_status loss_run(lac_backend *bk, const lac_loss_params *p, int B, int
   if (dge) memcpy(dge, ho.dge, sizeof(float) * z.ng);
   st = LAC_OK;
 done:
-  if (bk && st != LAC_OK) cudaStreamSynchronize((cudaStream_t)x.run.stream);
+  if (on_gpu && st != LAC_OK) cudaStreamSynchronize((cudaStream_t)x.run.stream);
   bump_free(&bd);
   free(emu);
   return st;
@@ -491,8 +505,8 @@ lac_status lac_cuda_loss(lac_backend *b, const lac_loss_params *p, int B, int T,
   if (!b || !b->ops || !b->ops->name || strcmp(b->ops->name, "cuda") != 0)
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_cuda_loss: needs a CUDA backend (got %s)",
                          b && b->ops && b->ops->name ? b->ops->name : "none");
-  return loss_run(b, p, B, T, d, e1, e2, s1, s2, valid1, valid2, go, ge, out, de1, de2, dgo, dge,
-                  err);
+  return loss_run(b, NULL, p, B, T, d, e1, e2, s1, s2, valid1, valid2, go, ge, out, de1, de2, dgo,
+                  dge, err);
 }
 
 lac_status lac_cuda_loss_emulated(const lac_loss_params *p, int B, int T, int d, const float *e1,
@@ -500,6 +514,17 @@ lac_status lac_cuda_loss_emulated(const lac_loss_params *p, int B, int T, int d,
                                   const uint8_t *valid1, const uint8_t *valid2, const float *go,
                                   const float *ge, lac_loss_terms *out, float *de1, float *de2,
                                   float *dgo, float *dge, lac_error *err) {
-  return loss_run(NULL, p, B, T, d, e1, e2, s1, s2, valid1, valid2, go, ge, out, de1, de2, dgo,
-                  dge, err);
+  return loss_run(NULL, NULL, p, B, T, d, e1, e2, s1, s2, valid1, valid2, go, ge, out, de1, de2,
+                  dgo, dge, err);
+}
+
+lac_status lac_cuda_loss_on_state(lac_cuda_sw_state *s, const lac_loss_params *p, int B, int T,
+                                  int d, const float *e1, const float *e2, const int64_t *s1,
+                                  const int64_t *s2, const uint8_t *valid1,
+                                  const uint8_t *valid2, const float *go, const float *ge,
+                                  lac_loss_terms *out, float *de1, float *de2, float *dgo,
+                                  float *dge, lac_error *err) {
+  if (!s) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_cuda_loss: no CUDA state");
+  return loss_run(NULL, lac_cuda_sw_state_emulated(s) ? NULL : s, p, B, T, d, e1, e2, s1, s2,
+                  valid1, valid2, go, ge, out, de1, de2, dgo, dge, err);
 }
