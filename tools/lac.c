@@ -372,6 +372,7 @@ static int cmd_embed(int argc, char **argv, common_opts *co) {
 #if LAC_CLI_GST
     return cli_embed_video(model_path, frames_path, out, resize, (int)batch, co);
 #else
+    (void)resize; /* only the GStreamer reader crops or squashes */
     fprintf(stderr, "lac embed: this lac was built without GStreamer, so it cannot decode '%s'; "
                     "give a FRAMES.safetensors file or rebuild with -Dgst=enabled\n",
             frames_path);
