@@ -122,6 +122,9 @@ lac_status lac_cuda_sgemm(void *handle, int ta, int tb, int m, int n, int k, flo
                           const float *a, int lda, const float *bm, int ldb, float beta, float *c,
                           int ldc, lac_error *err);
 #endif
+/* The CPU loss's workspace in aligner a: at least `bytes`, 64-byte aligned, grow-only (kept
+ * until lac_aligner_free; contents not kept between calls); NULL when out of memory. */
+void *lac_aligner_loss_workspace(lac_aligner *a, size_t bytes);
 /* The aligner's CUDA state for lac_loss (lib/align/loss.c), or NULL for a CPU aligner; a
  * non-NULL answer drops the aligner's last forward (the loss overwrites its tables). */
 lac_cuda_sw_state *lac_aligner_take_cuda_state(lac_aligner *a);

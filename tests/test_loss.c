@@ -478,6 +478,33 @@ static void test_mask_independence(lac_aligner *a, lcase *c) {
   result_free(&r1);
 }
 
+/* The aligner's workspace is reused across calls (grow-only, contents not cleared): a loss on
+ * a warm aligner that has computed other cases of other sizes equals the same loss on a
+ * fresh aligner bit for bit. */
+static void test_workspace_reuse(lac_aligner *warm, lcase *c) {
+  lac_error err;
+  lac_aligner *fresh = NULL;
+  lac_aligner_params ap = lac_aligner_default_params();
+  CHECK_OK(lac_aligner_new(&ap, &fresh, &err), &err);
+  if (!fresh) return;
+  result r1, r2;
+  result_alloc(&r1, c);
+  result_alloc(&r2, c);
+  if (run(warm, c, &c->p, c->e1, c->e2, c->go, c->ge, &r1, 1) == LAC_OK &&
+      run(fresh, c, &c->p, c->e1, c->e2, c->go, c->ge, &r2, 1) == LAC_OK) {
+    const size_t BTd = (size_t)c->B * c->T * c->d;
+    CHECK(r1.t.total == r2.t.total && !memcmp(r1.de1, r2.de1, sizeof(float) * BTd) &&
+              !memcmp(r1.de2, r2.de2, sizeof(float) * BTd) &&
+              !memcmp(r1.dgo, r2.dgo, sizeof(float) * c->ng) &&
+              !memcmp(r1.dge, r2.dge, sizeof(float) * c->ng),
+          "%s: a warm aligner's loss differs from a fresh one's (%.9g vs %.9g)", c->name,
+          r1.t.total, r2.t.total);
+  }
+  result_free(&r1);
+  result_free(&r2);
+  lac_aligner_free(fresh);
+}
+
 static void test_presets(void) {
   lac_loss_params p;
   lac_error err;
@@ -596,6 +623,21 @@ int main(int argc, char **argv) {
   if (ok[6]) test_mask_independence(a, &cs[6]);
   if (ok[7]) test_mask_independence(a, &cs[7]);
   if (ok[0]) test_errors(a, &cs[0]);
+  { /* warm the aligner with a larger loss first (B 3, T 20, d 16, masks), then each case */
+    enum { WB = 3, WT = 20, WD = 16 };
+    static float w1[WB * WT * WD], w2[WB * WT * WD], wgo[WT * WT], wge[WT * WT], g[WB * WT * WD];
+    static int64_t ws[WB * WT];
+    static uint8_t wv[WB * WT];
+    for (int i = 0; i < WB * WT * WD; i++) w1[i] = (float)sin(0.37 * i), w2[i] = (float)cos(0.11 * i);
+    for (int i = 0; i < WT * WT; i++) wgo[i] = 0.4f, wge[i] = 0.1f;
+    for (int i = 0; i < WB * WT; i++) ws[i] = i % WT, wv[i] = i % 7 != 3;
+    lac_loss_params wp;
+    lac_loss_preset("reference", &wp, &err);
+    CHECK_OK(lac_loss(a, &wp, WB, WT, WD, w1, w2, ws, ws, wv, NULL, wgo, wge, NULL, g, g, NULL,
+                      NULL, &err), &err);
+    for (int i = NC - 1; i >= 0; i--)
+      if (ok[i]) test_workspace_reuse(a, &cs[i]);
+  }
 
   for (int i = 0; i < NC; i++)
     if (ok[i]) free_case(&cs[i]);

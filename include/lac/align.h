@@ -149,8 +149,8 @@ typedef struct {
  * go, ge: [T][T] or 1 value; out: NULL to skip.  NaN/Inf in e1, e2, go, ge: LAC_ERR_NUMERIC.
  * Gradients (NULL to skip, overwritten): de1, de2 [B][T][d], dgo, dge like go, ge: each is
  * dL/d(input) of the L above (its 1/B included; penalty gradients summed over pairs and
- * both directions).  On a CPU aligner: allocates one workspace per call (freed before it
- * returns) and leaves the 2B alignments as the aligner's last forward.  On an aligner made
+ * both directions).  On a CPU aligner: works in a grow-only workspace the aligner keeps (no
+ * allocation once warm) and leaves the 2B alignments as the aligner's last forward.  On an aligner made
  * with a CUDA backend and sw_tau > 0: the whole loss runs on its GPU (same results up to
  * float rounding; T <= 1024, else LAC_ERR_UNSUPPORTED) in the aligner's own buffers and
  * stream, and afterwards the aligner holds no alignment forward; with sw_tau = 0 it runs on

@@ -22,10 +22,12 @@
  * With an aligner made on a CUDA backend (and sw_tau > 0) everything above runs on its GPU
  * instead: lac_cuda_loss_on_state (lib/cuda/cuda_loss.c), same contract.
  *
- * Does not: allocate once per aligner (the aligner is opaque and align.h has no slot for a
- * loss workspace, so each call makes one allocation sized by B, T, d and frees it), thread
+ * Memory: one workspace sized by B, T, d, kept in the aligner (grow-only,
+ * lac_aligner_loss_workspace), so a warm call allocates nothing.
+ *
+ * Does not: thread
  * its own loops (the alignments thread inside lac_sw_forward/backward, the GEMMs inside
- * OpenBLAS; the rest is O(B T^2 d) and small), or hold any state between calls.
+ * OpenBLAS; the rest is O(B T^2 d) and small), or keep values between calls.
  *
  * Numerics: the label rows are normalised after subtracting their smallest squared index
  * distance, so no valid row is 0/0 (the reference's float32 exp underflows to a zero row
@@ -418,11 +420,11 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
   bump bp = {NULL, 0};
   loss_ws w;
   carve(&bp, &w, B, T, d, pc);
-  void *block = malloc(bp.off + 64);
-  if (!block)
+  const size_t ws_bytes = bp.off;
+  bp.base = lac_aligner_loss_workspace(a, ws_bytes);
+  if (!bp.base)
     return lac_error_set(err, LAC_ERR_NOMEM, "lac_loss: cannot allocate %zu bytes of workspace",
-                         bp.off + 64);
-  bp.base = (char *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
+                         ws_bytes);
   bp.off = 0;
   carve(&bp, &w, B, T, d, pc);
 
@@ -620,6 +622,5 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
   }
   st = LAC_OK;
 done:
-  free(block);
   return st;
 }

@@ -301,6 +301,9 @@ struct lac_aligner {
   lac_cuda_sw_state *cuda; /* NULL: CPU only */
   int cuda_emulated;       /* the state is the emulation (test hook) */
   int cuda_fwd;            /* the last forward ran on the CUDA path */
+  /* the CPU loss's workspace (lac_aligner_loss_workspace), grow-only */
+  unsigned char *loss_ws;
+  size_t loss_cap;
 };
 
 static int thread_id(void) {
@@ -743,7 +746,13 @@ void lac_aligner_free(lac_aligner *a) {
 #endif
   lac_free(a->meta);
   lac_free(a->ws);
+  lac_free(a->loss_ws);
   free(a);
+}
+
+void *lac_aligner_loss_workspace(lac_aligner *a, size_t bytes) {
+  if (!a || grow(&a->loss_ws, &a->loss_cap, bytes)) return NULL;
+  return a->loss_ws;
 }
 
 lac_cuda_sw_state *lac_aligner_take_cuda_state(lac_aligner *a) {
