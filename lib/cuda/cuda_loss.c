@@ -20,8 +20,11 @@
  *   download per-row loss values, V, a non-finite-similarity flag, de1, de2, dgo, dge — one
  *            copy, one stream synchronisation; the per-pair sums and L are formed on the host
  *            (lac_loss_finish_terms).
- * Memory: the backend's grow-only device and pinned scratch (lac_cuda_backend_scratch), so a
- * warm call allocates nothing; not thread-safe per backend (one caller at a time).
+ * Memory and stream: lac_cuda_loss uses the backend's grow-only device and pinned scratch
+ * (lac_cuda_backend_scratch), its stream and its cuBLAS handle — one caller at a time per
+ * backend; lac_cuda_loss_on_state (what lac_loss calls for an aligner made on a CUDA
+ * backend) uses the aligner's own buffers, stream and cuBLAS handle instead, so aligners
+ * sharing a backend may compute losses in different threads.  A warm call allocates nothing.
  * Limits: sw_tau > 0 (the hard alignment runs on the CPU: lac_loss), T <= 1024 (the SW
  * kernels' length limit), |go|, |ge| < 1e20.
  *
