@@ -32,6 +32,16 @@ expect 0 "expected matches" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetenso
 diag=$("$lac" align "$tmp/e.safetensors" "$tmp/e.safetensors" --similarity cosine --offset 0.5 --path | awk 'NF == 3 && $3 == "M" && $1 != $2' | wc -l)
 [ "$diag" -eq 0 ] && ok || bad "self-alignment left the diagonal at $diag steps"
 expect 2 "--similarity takes" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --similarity dot
+expect 2 "--device takes cpu or cuda" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --device gpu
+# the soft alignment on the GPU: the same expected matches as the CPU's where there is a GPU,
+# a clear refusal where there is none
+if nvidia-smi -L > /dev/null 2>&1; then
+  cpu_em=$("$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --soft-out "$tmp/pc.safetensors" | sed -n 's/.*expected matches \([0-9.]*\).*/\1/p')
+  gpu_em=$("$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --soft-out "$tmp/pg.safetensors" --device cuda | sed -n 's/.*expected matches \([0-9.]*\).*/\1/p')
+  [ -n "$cpu_em" ] && [ "$cpu_em" = "$gpu_em" ] && ok || bad "expected matches: cpu '$cpu_em', cuda '$gpu_em'"
+else
+  expect 1 "CUDA" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --soft-out "$tmp/pg.safetensors" --device cuda
+fi
 expect 2 "--go needs a number" "$lac" align "$tmp/e.safetensors" "$tmp/e2.safetensors" --go x
 expect 1 "not a lac" "$lac" align "$model" "$tmp/e2.safetensors"
 

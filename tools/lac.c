@@ -79,7 +79,7 @@ static void usage_align(FILE *f) {
   fprintf(f,
           "usage: lac align A.safetensors B.safetensors [--similarity inv-sqdist|neg-sqdist|cosine]\n"
           "                 [--eps E] [--offset O] [--go G] [--ge E] [--soft-tau T]\n"
-          "                 [--soft-out P.safetensors] [--path]\n"
+          "                 [--soft-out P.safetensors] [--path] [--device cpu|cuda]\n"
           "\n"
           "Aligns two embeddings files with Smith-Waterman and affine gaps on the similarity\n"
           "matrix S = sim(a_i, b_j) - O.  Prints the best local alignment (tau = 0): score,\n"
@@ -88,7 +88,8 @@ static void usage_align(FILE *f) {
           "\"similarity\".  Defaults: inv-sqdist, eps 1e-6, offset 0, go 1, ge 1 (the LAC\n"
           "loss's); with a similarity that is positive everywhere the best local alignment\n"
           "spans nearly everything: give an offset (e.g. the median similarity) to see local\n"
-          "structure.\n");
+          "structure.  --device cuda computes the soft alignment on the GPU (lengths up to\n"
+          "1024); the hard one always runs on the CPU.\n");
 }
 
 void cli_log_cb(lac_log_level level, const char *msg, void *user) {
@@ -460,7 +461,7 @@ static int parse_float(const char *opt, const char *v, float *out) {
 }
 
 static int cmd_align(int argc, char **argv, common_opts *co) {
-  const char *pa = NULL, *pb = NULL, *soft_out = NULL, *simname = "inv-sqdist";
+  const char *pa = NULL, *pb = NULL, *soft_out = NULL, *simname = "inv-sqdist", *device = "cpu";
   float eps = 1e-6f, offset = 0, go = 1, ge = 1, soft_tau = 0.8f;
   int show_path = 0, rc = 0;
   for (int i = 0; i < argc; i++) {
@@ -475,6 +476,12 @@ static int cmd_align(int argc, char **argv, common_opts *co) {
       simname = val, i++;
     } else if (!strcmp(a, "--soft-out")) {
       soft_out = val, i++;
+    } else if (!strcmp(a, "--device")) {
+      if (!val || (strcmp(val, "cpu") && strcmp(val, "cuda"))) {
+        fprintf(stderr, "lac align: --device takes cpu or cuda, got '%s'\n", val ? val : "");
+        return 2;
+      }
+      device = val, i++;
     } else if (!strcmp(a, "--path")) {
       show_path = 1;
     } else if (!strcmp(a, "--eps") || !strcmp(a, "--offset") || !strcmp(a, "--go") ||
@@ -516,6 +523,7 @@ static int cmd_align(int argc, char **argv, common_opts *co) {
   lac_error err;
   lac_embeddings *ea = NULL, *eb = NULL;
   lac_aligner *al = NULL;
+  lac_backend *gpu = NULL;
   float *S = NULL, *P = NULL;
   lac_sw_step *steps = NULL;
   rc = 1;
@@ -544,6 +552,17 @@ static int cmd_align(int argc, char **argv, common_opts *co) {
   for (size_t k = 0; k < (size_t)n * m; k++) S[k] -= offset;
   lac_aligner_params ap = lac_aligner_default_params();
   ap.n_threads = co->threads;
+  if (!strcmp(device, "cuda")) {
+    lac_backend_params bp = lac_backend_default_params();
+    bp.kind = LAC_BACKEND_CUDA;
+    if (!lac_have_cuda()) {
+      lac_error_set(&err, LAC_ERR_UNSUPPORTED,
+                    "this lac was built without CUDA: use --device cpu");
+      goto done;
+    }
+    if (lac_backend_new(&bp, &gpu, &err) != LAC_OK) goto done;
+    ap.backend = gpu;
+  }
   if (lac_aligner_new(&ap, &al, &err) != LAC_OK) goto done;
   lac_sw_pair pair = {n, m, S, &go, &ge};
   lac_sw_options hard = {0.f, 0};
@@ -590,6 +609,7 @@ static int cmd_align(int argc, char **argv, common_opts *co) {
 done:
   if (rc) fprintf(stderr, "lac align: %s\n", err.message);
   lac_aligner_free(al);
+  lac_backend_free(gpu); /* after the aligner, which borrows it */
   lac_embeddings_free(ea);
   lac_embeddings_free(eb);
   free(S);
