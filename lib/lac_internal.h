@@ -121,6 +121,14 @@ lac_status lac_cuda_loss_on_state(lac_cuda_sw_state *s, const lac_loss_params *p
 lac_status lac_cuda_sgemm(void *handle, int ta, int tb, int m, int n, int k, float alpha,
                           const float *a, int lda, const float *bm, int ldb, float beta, float *c,
                           int ldc, lac_error *err);
+/* batch of them: C_i = op(A_i) op(B_i) (alpha 1, beta 0), A_i = a + i sa, B_i = bm + i sb,
+ * C_i = c + i sc (strides in floats), one cuBLAS call */
+lac_status lac_cuda_sgemm_batched(void *handle, int ta, int tb, int m, int n, int k,
+                                  const float *a, int lda, long long sa, const float *bm, int ldb,
+                                  long long sb, float *c, int ldc, long long sc, int batch,
+                                  lac_error *err);
+/* the cuBLAS handle (a cublasHandle_t, on the backend's stream) of a CUDA backend, else NULL */
+void *lac_cuda_backend_blas(struct lac_backend *b);
 #endif
 /* The CPU loss's workspace in aligner a: at least `bytes`, 64-byte aligned, grow-only (kept
  * until lac_aligner_free; contents not kept between calls); NULL when out of memory. */

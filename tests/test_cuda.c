@@ -1,6 +1,7 @@
-/* test_cuda.c — the CUDA backend against the CPU: cuBLAS sgemm in all four transpose
- * combinations against OpenBLAS, and the epilogue kernel against its CPU twin, on poisoned
- * outputs.  Exits 77 (skipped) when no GPU is present. */
+/* test_cuda.c — the CUDA backend against the CPU: cuBLAS sgemm (single, and the strided
+ * batched helper of the loss) in all four transpose combinations against OpenBLAS, and the
+ * epilogue kernel against its CPU twin, on poisoned outputs.  Exits 77 (skipped) when no GPU
+ * is present. */
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>
@@ -53,6 +54,40 @@ int main(void) {
       double e = test_rel_err(C1, C0, (size_t)M * N, 1e-6);
       CHECK(e <= 1e-5, "gemm ta=%d tb=%d rel err %.3g", ta, tb, e);
     }
+  /* strided batched (lac_cuda_sgemm_batched, alpha 1, beta 0): 3 products of 13 x 9 x 7,
+   * operands spaced wider than their size (strides 100, 80, 150 floats) */
+  {
+    enum { NB = 3, m = 13, nn = 9, k = 7, SA = 100, SB = 80, SC = 150 };
+    float ha[NB * SA], hb[NB * SB], hc[NB * SC], want_c[NB * SC];
+    float *da, *dbb, *dcc;
+    cudaMalloc((void **)&da, sizeof ha);
+    cudaMalloc((void **)&dbb, sizeof hb);
+    cudaMalloc((void **)&dcc, sizeof hc);
+    fill(ha, NB * SA, 7);
+    fill(hb, NB * SB, 8);
+    cudaMemcpy(da, ha, sizeof ha, cudaMemcpyHostToDevice);
+    cudaMemcpy(dbb, hb, sizeof hb, cudaMemcpyHostToDevice);
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++) {
+        const int lda = ta ? m : k, ldb = tb ? k : nn;
+        for (int i = 0; i < NB * SC; i++) hc[i] = want_c[i] = NAN;
+        cudaMemcpy(dcc, hc, sizeof hc, cudaMemcpyHostToDevice);
+        for (int i = 0; i < NB; i++)
+          CHECK_OK(cpu->ops->gemm(cpu, ta, tb, m, nn, k, 1.f, ha + i * SA, lda, hb + i * SB, ldb,
+                                  0.f, want_c + i * SC, nn, &err), &err);
+        CHECK_OK(lac_cuda_sgemm_batched(lac_cuda_backend_blas(gpu), ta, tb, m, nn, k, da, lda, SA,
+                                        dbb, ldb, SB, dcc, nn, SC, NB, &err), &err);
+        cudaDeviceSynchronize();
+        cudaMemcpy(hc, dcc, sizeof hc, cudaMemcpyDeviceToHost);
+        double worst = 0;
+        for (int i = 0; i < NB; i++) {
+          double e = test_rel_err(hc + i * SC, want_c + i * SC, m * nn, 1e-6);
+          if (!(e <= worst)) worst = e;
+        }
+        CHECK(worst <= 1e-5, "batched gemm ta=%d tb=%d rel err %.3g", ta, tb, worst);
+      }
+    cudaFree(da), cudaFree(dbb), cudaFree(dcc);
+  }
   /* epilogue: 5 channels x 1000, bias + residual + ReLU */
   const int C = 5;
   const size_t P = 1000, n = C * P;

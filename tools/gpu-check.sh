@@ -120,7 +120,7 @@ val() { # file key pattern...
 echo
 echo "| check | card | result |"
 echo "|---|---|---|"
-echo "| test_cuda: cuBLAS sgemm (4 transposes) and the epilogue kernel vs the CPU | $card | $(result "$rc_test_cuda") |"
+echo "| test_cuda: cuBLAS sgemm, single and strided batched (4 transposes each), and the epilogue kernel vs the CPU | $card | $(result "$rc_test_cuda") |"
 summ=$(grep '^summary' "$out/test_sw_cuda.log" | sed 's/^summary: largest err\/tol over all runs: *//; s/|/\//g')
 echo "| test_sw_cuda: SW-affine fwd+bwd (V, M, dS, dgo, dge) vs the double reference, mixed batches; largest err/tol: $summ | $card | $(result "$rc_test_sw_cuda") |"
 lsumm=$(grep '^summary' "$out/test_loss_cuda.log" | sed 's/^summary //; s/|/\//g' | tr '\n' ' ')

@@ -99,6 +99,29 @@ lac_status lac_cuda_sgemm(void *handle, int ta, int tb, int m, int n, int k, flo
   return LAC_OK;
 }
 
+lac_status lac_cuda_sgemm_batched(void *handle, int ta, int tb, int m, int n, int k,
+                                  const float *a, int lda, long long sa, const float *bm, int ldb,
+                                  long long sb, float *c, int ldc, long long sc, int batch,
+                                  lac_error *err) {
+  if (m < 0 || n < 0 || k < 0 || batch < 0)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "gemm: negative size %dx%dx%d x %d", m, n, k,
+                         batch);
+  if (m == 0 || n == 0 || batch == 0) return LAC_OK;
+  const float one = 1.f, zero = 0.f;
+  /* per batch entry as lac_cuda_sgemm: column-major C^T = op(B)^T op(A)^T */
+  cublasStatus_t st = cublasSgemmStridedBatched(
+      (cublasHandle_t)handle, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m,
+      k, &one, bm, ldb, sb, a, lda, sa, &zero, c, ldc, sc, batch);
+  if (st != CUBLAS_STATUS_SUCCESS)
+    return lac_error_set(err, LAC_ERR_BACKEND, "cublasSgemmStridedBatched %dx%dx%d x %d failed: %s",
+                         m, n, k, batch, cublasGetStatusString(st));
+  return LAC_OK;
+}
+
+void *lac_cuda_backend_blas(struct lac_backend *b) {
+  return b && b->ops == &cuda_ops && b->impl ? (void *)((cuda_impl *)b->impl)->blas : NULL;
+}
+
 static lac_status cuda_gemm(lac_backend *b, int ta, int tb, int m, int n, int k, float alpha,
                             const float *a, int lda, const float *bm, int ldb, float beta, float *c,
                             int ldc, lac_error *err) {

@@ -7,7 +7,7 @@
  *   upload   frame maps (n1, n2, positions r, inverse maps inv), s1, s2, the alignments'
  *            dims, gV, go, ge, e1, e2 — one copy from the backend's pinned staging buffer;
  *   forward  compaction of the valid frames (x, y), squared norms, Gram matrices G = x y^T
- *            (cuBLAS), S12 and S21 straight into the SW kernels' packed layout, penalties
+ *            (one batched cuBLAS call), S12 and S21 straight into the SW kernels' packed layout, penalties
  *            gathered at the frames' positions, all 2B alignments in one launch
  *            (kernels/sw_affine.cu), labels, the contrastive KL per row (logits G /
  *            temperature), row softmaxes of M12 and M21, the alignment logits (matrix
@@ -51,9 +51,8 @@
 /* ---------------------------------------------------------------- execution */
 
 typedef struct {
-  lac_backend *b; /* the backend's gemm, or */
-  void *blas;     /* a cuBLAS handle on run.stream (an aligner's state); both NULL: emulation */
-  lac_cuda_run run;
+  void *blas; /* a cuBLAS handle on run.stream (the backend's or an aligner's state's) */
+  lac_cuda_run run; /* run.emulate: everything on the host */
   lac_error *err;
 } lx;
 
@@ -62,15 +61,17 @@ static lac_status lx_fail(lx *x, const char *what, int ce) {
                        cudaGetErrorString((cudaError_t)ce));
 }
 
-/* C[M][N] = op(A) op(B), row-major, on the device (backend gemm) or the host */
+/* C_i[M][N] = op(A_i) op(B_i), row-major, for the B pairs (A_i = A + i sa, ...; strides in
+ * floats): one cuBLAS call on the device, a loop of cblas_sgemm in the emulation */
 static lac_status lx_gemm(lx *x, int ta, int tb, int M, int N, int K, const float *A, int lda,
-                          const float *B, int ldb, float *C, int ldc) {
-  if (x->b)
-    return x->b->ops->gemm(x->b, ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc, x->err);
-  if (x->blas)
-    return lac_cuda_sgemm(x->blas, ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc, x->err);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-              N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
+                          size_t sa, const float *B, int ldb, size_t sb, float *C, int ldc,
+                          size_t sc, int batch) {
+  if (!x->run.emulate)
+    return lac_cuda_sgemm_batched(x->blas, ta, tb, M, N, K, A, lda, (long long)sa, B, ldb,
+                                  (long long)sb, C, ldc, (long long)sc, batch, x->err);
+  for (int i = 0; i < batch; i++)
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, 1.f, A + i * sa, lda, B + i * sb, ldb, 0.f, C + i * sc, ldc);
   return LAC_OK;
 }
 
@@ -315,7 +316,7 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
   const size_t host_bytes = up_bytes + down_bytes, dev_bytes = host_bytes + bd.off;
 
   const int on_gpu = bk || ss;
-  lx x = {bk, NULL, {NULL, on_gpu ? 0 : 1}, err};
+  lx x = {NULL, {NULL, on_gpu ? 0 : 1}, err};
   char *hbase = NULL, *dbase = NULL, *emu = NULL;
   int poison = 1;
   if (bk) {
@@ -330,6 +331,7 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
     hbase = sc.host;
     dbase = sc.dev;
     x.run.stream = sc.stream;
+    x.blas = lac_cuda_backend_blas(bk);
     poison = sc.poison;
   } else if (ss) {
     void *dv_, *hv_;
@@ -400,9 +402,8 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
   /* ---- forward */
   K(lac_cuda_loss_gather(run, &sh, du.e1, du.e2, dv.x, dv.y), "gather");
   K(lac_cuda_loss_norms(run, z.BT, d, dv.x, dv.y, dv.nx, dv.ny), "norms");
-  for (int b = 0; b < B; b++)
-    G_(lx_gemm(&x, 0, 1, T, T, d, dv.x + (size_t)b * T * d, d, dv.y + (size_t)b * T * d, d,
-               dv.G + b * z.TT, T));
+  const size_t Td = (size_t)T * d;
+  G_(lx_gemm(&x, 0, 1, T, T, d, dv.x, d, Td, dv.y, d, Td, dv.G, T, z.TT, B));
   K(lac_cuda_loss_sim_pack(run, &sh, (int)p->similarity, p->sim_eps, dv.G, dv.nx, dv.ny, dv.S,
                            dn.flag),
     "similarity");
@@ -419,23 +420,17 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
   if (want_e && !con_grad) K(lx_memset(&x, dv.gz, 0, sizeof(float) * B * z.TT), "clear");
   K(lac_cuda_loss_softmax_m(run, &sh, dv.M, dv.P), "softmax");
   K(lac_cuda_loss_logits_prep(run, &sh, matmul, dv.P, dv.Ap, dv.Bp, dv.lg), "logits");
-  if (matmul)
-    for (int b = 0; b < B; b++)
-      G_(lx_gemm(&x, 0, 1, T, T, T, dv.Ap + b * z.TT, T, dv.Bp + b * z.TT, T, dv.lg + b * z.TT,
-                 T));
+  if (matmul) G_(lx_gemm(&x, 0, 1, T, T, T, dv.Ap, T, z.TT, dv.Bp, T, z.TT, dv.lg, T, z.TT, B));
   K(lac_cuda_loss_soft_rows(run, &sh, dv.lg, 1.0f, dv.lab, 0.0, 0, (double)p->beta / B, 0, dn.ce,
                             back_m ? dv.glg : NULL),
     "cross-entropy");
 
   /* ---- backward */
   if (back_m) {
-    if (matmul)
-      for (int b = 0; b < B; b++) {
-        G_(lx_gemm(&x, 0, 0, T, T, T, dv.glg + b * z.TT, T, dv.Bp + b * z.TT, T,
-                   dv.dAp + b * z.TT, T));
-        G_(lx_gemm(&x, 1, 0, T, T, T, dv.glg + b * z.TT, T, dv.Ap + b * z.TT, T,
-                   dv.dBp + b * z.TT, T));
-      }
+    if (matmul) {
+      G_(lx_gemm(&x, 0, 0, T, T, T, dv.glg, T, z.TT, dv.Bp, T, z.TT, dv.dAp, T, z.TT, B));
+      G_(lx_gemm(&x, 1, 0, T, T, T, dv.glg, T, z.TT, dv.Ap, T, z.TT, dv.dBp, T, z.TT, B));
+    }
     K(lac_cuda_loss_softmax_back(run, &sh, matmul, dv.P, dv.dAp, dv.dBp, dv.glg, dv.gM),
       "softmax backward");
   }
@@ -450,11 +445,8 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
     K(lac_cuda_loss_simgrad(run, (int)p->similarity, p->sim_eps, B, T, dv.G, dv.nx, dv.ny, dv.gS,
                             dv.gz, dv.Pg, dv.rd, dv.cd),
       "similarity backward");
-    for (int b = 0; b < B; b++) {
-      const size_t o = (size_t)b * T * d;
-      G_(lx_gemm(&x, 0, 0, T, d, T, dv.Pg + b * z.TT, T, dv.y + o, d, dv.dx + o, d));
-      G_(lx_gemm(&x, 1, 0, T, d, T, dv.Pg + b * z.TT, T, dv.x + o, d, dv.dy + o, d));
-    }
+    G_(lx_gemm(&x, 0, 0, T, d, T, dv.Pg, T, z.TT, dv.y, d, Td, dv.dx, d, Td, B));
+    G_(lx_gemm(&x, 1, 0, T, d, T, dv.Pg, T, z.TT, dv.x, d, Td, dv.dy, d, Td, B));
     K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.rd, dv.x, dv.dx), "row add");
     K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.cd, dv.y, dv.dy), "row add");
     K(lac_cuda_loss_scatter(run, &sh, dv.dx, dv.dy, de1 ? dn.de1 : NULL, de2 ? dn.de2 : NULL),
