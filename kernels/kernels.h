@@ -133,11 +133,11 @@ int lac_cuda_loss_sim_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s
  * (j, i) = pen[r2[j]][r1[i]] of the [T][T] go, ge; scalar: gop[q] = go[0], gep[q] = ge[0] */
 int lac_cuda_loss_gap_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int per_cell,
                            const float *go, const float *ge, float *gop, float *gep);
-/* lab [B][T][T] doubles: the Gaussian labels of the valid frames (lac_loss_make_labels) */
+/* lab [B][T][T] doubles: the Gaussian labels of the valid frames (lac_row_labels, lib/align/loss_rows.h) */
 int lac_cuda_loss_labels(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
                          const int64_t *s1, const int64_t *s2, double var, double *lab);
 /* per row (b, a < n1): soft-target KL (kl = 1, log(q + eps) when eps > 0) or cross-entropy
- * (kl = 0) of the logits x[b][a][:n2] * xscale against lab (lac_loss_soft_target_row);
+ * (kl = 0) of the logits x[b][a][:n2] * xscale against lab (lac_row_soft_target);
  * loss[b T + a] = the row's value (0 for a >= n1); g (NULL to skip) = coef / (n1 n2)
  * (per_n2 = 1) or coef / n1 times its gradient, 0 outside n1 x n2 */
 int lac_cuda_loss_soft_rows(const lac_cuda_run *run, const lac_cuda_loss_shape *s,

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "kernels.h"
+#include "../lib/align/loss_rows.h" /* the row pieces, shared with the CPU loss */
 
 #define LK_HD __host__ __device__
 
@@ -174,8 +175,7 @@ struct GapFill {
 
 /* ---------------------------------------------------------------- rows */
 
-/* Gaussian labels of row (b, a), as lac_loss_make_labels: relative to the row's smallest
- * squared index distance; zeros outside n1 x n2. */
+/* Gaussian labels of row (b, a) (lac_row_labels); zeros outside n1 x n2. */
 struct Labels {
   lac_cuda_loss_shape s;
   const int64_t *s1, *s2;
@@ -185,28 +185,17 @@ struct Labels {
     const size_t T = s.T, b = r / T;
     const int a = (int)(r % T), n1 = s.n1[b], n2 = s.n2[b];
     double *row = lab + r * T;
-    if (a >= n1) {
-      for (size_t c = 0; c < T; c++) row[c] = 0;
-      return;
+    int from = 0;
+    if (a < n1) {
+      lac_row_labels(n2, (double)s1[b * T + s.r1[b * T + a]], s2 + b * T, s.r2 + b * T, var, row);
+      from = n2;
     }
-    const double sa = (double)s1[b * T + s.r1[b * T + a]];
-    double mn = INFINITY, sum = 0;
-    for (int c = 0; c < n2; c++) {
-      const double t = sa - (double)s2[b * T + s.r2[b * T + c]];
-      row[c] = t * t;
-      if (row[c] < mn) mn = row[c];
-    }
-    for (int c = 0; c < n2; c++) {
-      row[c] = exp(-(row[c] - mn) / (2.0 * var));
-      sum += row[c];
-    }
-    for (int c = 0; c < n2; c++) row[c] /= sum;
-    for (size_t c = n2; c < T; c++) row[c] = 0;
+    for (size_t c = from; c < T; c++) row[c] = 0;
   }
 };
 
-/* Soft-target KL (kl) or cross-entropy of row (b, a) of logits x * xscale against the labels,
- * as lac_loss_soft_target_row; loss[r] = the row's value (0 for a >= n1); g (nullable) =
+/* Soft-target KL (kl) or cross-entropy of row (b, a) of logits x * xscale against the labels
+ * (lac_row_soft_target); loss[r] = the row's value (0 for a >= n1); g (nullable) =
  * scale * d/dx with scale = coef / (n1 n2) (per_n2) or coef / n1, zeros outside n1 x n2. */
 struct SoftRows {
   lac_cuda_loss_shape s;
@@ -221,53 +210,20 @@ struct SoftRows {
     const size_t T = s.T, b = r / T;
     const int a = (int)(r % T), n1 = s.n1[b], n = s.n2[b];
     float *gr = g ? g + r * T : NULL;
-    if (a >= n1) {
-      loss[r] = 0;
-      if (gr)
-        for (size_t c = 0; c < T; c++) gr[c] = 0.0f;
-      return;
-    }
-    const float *xr = x + r * T;
-    const double *lr = lab + r * T;
-    float mx = xr[0] * xscale;
-    for (int c = 1; c < n; c++) {
-      const float v = xr[c] * xscale;
-      if (v > mx) mx = v;
-    }
-    double sm = 0;
-    for (int c = 0; c < n; c++) sm += exp((double)(xr[c] * xscale) - mx);
-    const double lse = log(sm);
-    double l = 0, sum_lab = 0, sum_qp = 0;
-    for (int c = 0; c < n; c++) {
-      const double lp = (double)(xr[c] * xscale) - mx - lse;
-      double lq = lp;
-      if (eps > 0) lq = log(exp(lp) + eps);
-      if (lr[c] > 0) l += lr[c] * ((kl ? log(lr[c]) : 0.0) - lq);
-      sum_lab += lr[c];
-    }
-    loss[r] = l;
-    if (!gr) return;
-    const double scale = per_n2 ? coef / ((double)n1 * n) : coef / n1;
-    if (eps > 0) {
-      for (int c = 0; c < n; c++) {
-        const double p = exp((double)(xr[c] * xscale) - mx - lse);
-        sum_qp += lr[c] * p / (p + eps);
-      }
-      for (int c = 0; c < n; c++) {
-        const double p = exp((double)(xr[c] * xscale) - mx - lse);
-        gr[c] = (float)(scale * (p * sum_qp - lr[c] * p / (p + eps)));
-      }
+    int from = 0;
+    if (a < n1) {
+      const double scale = per_n2 ? coef / ((double)n1 * n) : coef / n1;
+      loss[r] = lac_row_soft_target(n, x + r * T, xscale, lab + r * T, eps, kl, scale, gr);
+      from = n;
     } else {
-      for (int c = 0; c < n; c++) {
-        const double p = exp((double)(xr[c] * xscale) - mx - lse);
-        gr[c] = (float)(scale * (p * sum_lab - lr[c]));
-      }
+      loss[r] = 0;
     }
-    for (size_t c = n; c < T; c++) gr[c] = 0.0f;
+    if (gr)
+      for (size_t c = from; c < T; c++) gr[c] = 0.0f;
   }
 };
 
-/* P[q] = softmax over each row of the packed M of pair q, as lac_loss_softmax_rows; P is
+/* P[q] = softmax over each row of the packed M of pair q (lac_row_softmax); P is
  * [2B][T][T] (row stride T), zeros outside the pair's rows x cols. */
 struct SoftmaxM {
   lac_cuda_loss_shape s;
@@ -278,18 +234,12 @@ struct SoftmaxM {
     const int q = (int)(r / T), row = (int)(r % T);
     const PairDims p = pair_dims(s, q);
     float *yr = P + r * T;
-    if (row >= p.rows) {
-      for (size_t c = 0; c < T; c++) yr[c] = 0.0f;
-      return;
+    int from = 0;
+    if (row < p.rows) {
+      lac_row_softmax(p.cols, M + p.off + (size_t)row * s.ld, yr);
+      from = p.cols;
     }
-    const float *xr = M + p.off + (size_t)row * s.ld;
-    float mx = xr[0];
-    for (int c = 1; c < p.cols; c++)
-      if (xr[c] > mx) mx = xr[c];
-    double sm = 0;
-    for (int c = 0; c < p.cols; c++) sm += exp((double)xr[c] - mx);
-    for (int c = 0; c < p.cols; c++) yr[c] = (float)(exp((double)xr[c] - mx) / sm);
-    for (size_t c = p.cols; c < T; c++) yr[c] = 0.0f;
+    for (size_t c = from; c < T; c++) yr[c] = 0.0f;
   }
 };
 
@@ -320,8 +270,8 @@ struct ElemLogits {
   }
 };
 
-/* gM of pair q (packed) = softmax backward of its row of P given the row's adjoint dy, as
- * lac_loss_softmax_rows_backward.  dy: matrix product — dA[i][k] = dAp[b][i][r2[k]] (q even),
+/* gM of pair q (packed) = softmax backward of its row of P given the row's adjoint dy
+ * (lac_row_softmax_backward).  dy: matrix product — dA[i][k] = dAp[b][i][r2[k]] (q even),
  * dBm[j][k] = dBp[b][j][r1[k]] (q odd); element-wise — dA[i][j] = glg[i][j] Bm[j][i],
  * dBm[j][i] = glg[i][j] A[i][j].  Padding columns 0. */
 struct SoftmaxBack {
@@ -343,11 +293,9 @@ struct SoftmaxBack {
     const int q = (int)(r / T), row = (int)(r % T);
     const PairDims p = pair_dims(s, q);
     if (row >= p.rows) return;
-    const float *yr = P + r * T;
     float *gr = gM + p.off + (size_t)row * s.ld;
-    double dot = 0;
-    for (int c = 0; c < p.cols; c++) dot += (double)dy(q, row, c) * yr[c];
-    for (int c = 0; c < p.cols; c++) gr[c] = (float)(yr[c] * ((double)dy(q, row, c) - dot));
+    for (int c = 0; c < p.cols; c++) gr[c] = dy(q, row, c);
+    lac_row_softmax_backward(p.cols, P + r * T, gr);
     for (int c = p.cols; c < s.ld; c++) gr[c] = 0.0f;
   }
 };

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "align/loss_pieces.h"
+#include "align/loss_rows.h"
 #include "lac/align.h"
 #include "lac_internal.h"
 
@@ -125,8 +126,9 @@ static long first_nonfinite(const float *x, size_t n) {
 }
 
 lac_status lac_loss_check_inputs(const lac_loss_params *p, int B, int T, int d, const float *e1,
-                                 const float *e2, const float *go, const float *ge,
-                                 const char *who, lac_error *err) {
+                                 const float *e2, const uint8_t *valid1, const uint8_t *valid2,
+                                 const float *go, const float *ge, const char *who,
+                                 lac_error *err) {
   if (B < 1 || T < 1 || d < 1)
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "%s: need B, T, d >= 1 (got %d, %d, %d)", who,
                          B, T, d);
@@ -153,6 +155,17 @@ lac_status lac_loss_check_inputs(const lac_loss_params *p, int B, int T, int d, 
   if ((bad = first_nonfinite(ge, ng)) >= 0)
     return lac_error_set(err, LAC_ERR_NUMERIC, "%s: ge has a non-finite value at [%ld][%ld]", who,
                          pc ? bad / T : 0, pc ? bad % T : 0);
+  for (int b = 0; b < B; b++) {
+    int c1 = 0, c2 = 0;
+    for (int t = 0; t < T; t++) {
+      c1 += !valid1 || valid1[(size_t)b * T + t];
+      c2 += !valid2 || valid2[(size_t)b * T + t];
+    }
+    if (c1 == 0 || c2 == 0)
+      return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                           "%s: pair %d: view %d has no valid frame (every frame masked)", who, b,
+                           c1 == 0 ? 1 : 2);
+  }
   return LAC_OK;
 }
 
@@ -238,26 +251,6 @@ static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell) {
 
 /* ---------------------------------------------------------------- pieces */
 
-/* label[a][c] for n1 x n2 frames: w = exp(-(s1[a] - s2[c])^2 / (2 var)) / rowsum, computed
- * as exp(-(d2 - min_c d2) / (2 var)) so the row's largest weight is 1 (no 0/0). */
-void lac_loss_make_labels(int n1, int n2, const int64_t *s1, const int *r1, const int64_t *s2,
-                          const int *r2, double var, double *lab) {
-  for (int a = 0; a < n1; a++) {
-    double *row = lab + (size_t)a * n2, mn = INFINITY, sum = 0;
-    for (int c = 0; c < n2; c++) {
-      double t = (double)s1[r1 ? r1[a] : a] - (double)s2[r2 ? r2[c] : c];
-      row[c] = t * t;
-      if (row[c] < mn) mn = row[c];
-    }
-    for (int c = 0; c < n2; c++) {
-      row[c] = exp(-(row[c] - mn) / (2.0 * var));
-      sum += row[c];
-    }
-    for (int c = 0; c < n2; c++) row[c] /= sum;
-  }
-}
-
-/* In place: row-wise softmax of x [rows][cols] (max-subtracted, sums in double). */
 lac_status lac_loss_finish_terms(const lac_loss_params *p, int B, double sum_con, double sum_ce,
                                  double sum_score, const char *who, lac_loss_terms *out,
                                  lac_error *err) {
@@ -277,68 +270,15 @@ lac_status lac_loss_finish_terms(const lac_loss_params *p, int B, double sum_con
   return LAC_OK;
 }
 
-void lac_loss_softmax_rows(int rows, int cols, const float *x, float *y) {
-  for (int a = 0; a < rows; a++) {
-    const float *xr = x + (size_t)a * cols;
-    float *yr = y + (size_t)a * cols;
-    float mx = xr[0];
-    for (int c = 1; c < cols; c++)
-      if (xr[c] > mx) mx = xr[c];
-    double s = 0;
-    for (int c = 0; c < cols; c++) s += exp((double)xr[c] - mx);
-    for (int c = 0; c < cols; c++) yr[c] = (float)(exp((double)xr[c] - mx) / s);
-  }
+/* y = softmax over each row of x [rows][cols] */
+static void softmax_rows(int rows, int cols, const float *x, float *y) {
+  for (int a = 0; a < rows; a++) lac_row_softmax(cols, x + (size_t)a * cols, y + (size_t)a * cols);
 }
 
-/* g = dL/dx of y = softmax_row(x), given dy: g = y * (dy - sum_c dy_c y_c) (scaled by 1). */
-void lac_loss_softmax_rows_backward(int rows, int cols, const float *y, const float *dy,
-                                    float *g) {
-  for (int a = 0; a < rows; a++) {
-    const float *yr = y + (size_t)a * cols, *dr = dy + (size_t)a * cols;
-    double dot = 0;
-    for (int c = 0; c < cols; c++) dot += (double)dr[c] * yr[c];
-    for (int c = 0; c < cols; c++) g[(size_t)a * cols + c] = (float)(yr[c] * ((double)dr[c] - dot));
-  }
-}
-
-/* Soft-target KL / cross-entropy of one row of logits x[0..n-1] (float) against lab (double
- * labels): log q_c = log_softmax(x)_c, or log(softmax(x)_c + eps) when eps > 0.
- *   kl = 1: returns sum_c lab_c (log lab_c - log q_c) (0 log 0 = 0)
- *   kl = 0: returns -sum_c lab_c log q_c
- * g (when non-NULL) receives scale * d(result)/dx. */
-double lac_loss_soft_target_row(int n, const float *x, const double *lab, double eps, int kl,
-                                double scale, float *g) {
-  float mx = x[0];
-  for (int c = 1; c < n; c++)
-    if (x[c] > mx) mx = x[c];
-  double s = 0;
-  for (int c = 0; c < n; c++) s += exp((double)x[c] - mx);
-  double lse = log(s), loss = 0, sum_lab = 0, sum_qp = 0;
-  for (int c = 0; c < n; c++) {
-    double lp = (double)x[c] - mx - lse, lq = lp;
-    if (eps > 0) lq = log(exp(lp) + eps);
-    if (lab[c] > 0) loss += lab[c] * ((kl ? log(lab[c]) : 0.0) - lq);
-    sum_lab += lab[c];
-  }
-  if (!g) return loss;
-  /* d/dx_k of -sum_c lab_c log q_c: with q_c = p_c + eps and r_c = lab_c p_c / (p_c + eps),
-   * -r_k + p_k sum_c r_c (eps = 0: p_k sum lab - lab_k). */
-  if (eps > 0) {
-    for (int c = 0; c < n; c++) {
-      double p = exp((double)x[c] - mx - lse);
-      sum_qp += lab[c] * p / (p + eps);
-    }
-    for (int c = 0; c < n; c++) {
-      double p = exp((double)x[c] - mx - lse);
-      g[c] = (float)(scale * (p * sum_qp - lab[c] * p / (p + eps)));
-    }
-  } else {
-    for (int c = 0; c < n; c++) {
-      double p = exp((double)x[c] - mx - lse);
-      g[c] = (float)(scale * (p * sum_lab - lab[c]));
-    }
-  }
-  return loss;
+/* g = dL/dx of y = softmax_row(x) given dy = dL/dy (g and dy distinct) */
+static void softmax_rows_backward(int rows, int cols, const float *y, const float *dy, float *g) {
+  memcpy(g, dy, sizeof(float) * (size_t)rows * cols);
+  for (int a = 0; a < rows; a++) lac_row_softmax_backward(cols, y + (size_t)a * cols, g + (size_t)a * cols);
 }
 
 /* dx [n][d] += d/dx, dy [m][d] += d/dy of sum_ij G[i][j] sim(x_i, y_j) (double, direct). */
@@ -393,7 +333,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
   if (!a || !p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "lac_loss: aligner, params, e1, e2, s1, s2, go and ge must be non-NULL");
-  lac_status st = lac_loss_check_inputs(p, B, T, d, e1, e2, go, ge, "lac_loss", err);
+  lac_status st =
+      lac_loss_check_inputs(p, B, T, d, e1, e2, valid1, valid2, go, ge, "lac_loss", err);
   if (st != LAC_OK) return st;
 #if LAC_HAVE_CUDA
   /* a CUDA aligner: the whole loss on its device (hard alignments stay here) */
@@ -404,17 +345,6 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
 #endif
   const int pc = p->per_cell_gaps;
   const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
-  for (int b = 0; b < B; b++) {
-    int c1 = 0, c2 = 0;
-    for (int t = 0; t < T; t++) {
-      c1 += !valid1 || valid1[(size_t)b * T + t];
-      c2 += !valid2 || valid2[(size_t)b * T + t];
-    }
-    if (c1 == 0 || c2 == 0)
-      return lac_error_set(err, LAC_ERR_INVALID_ARG,
-                           "lac_loss: pair %d: view %d has no valid frame (every frame masked)", b,
-                           c1 == 0 ? 1 : 2);
-  }
 
   const int want_e = de1 || de2, want_g = dgo || dge, want = want_e || want_g;
   bump bp = {NULL, 0};
@@ -486,15 +416,17 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     const int n1 = w.n1[b], n2 = w.n2[b];
     const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
     const float *x = w.e1c + (size_t)b * Td, *y = w.e2c + (size_t)b * Td;
-    lac_loss_make_labels(n1, n2, s1 + (size_t)b * T, r1, s2 + (size_t)b * T, r2, p->label_var, w.lab);
+    for (int i = 0; i < n1; i++)
+      lac_row_labels(n2, (double)s1[(size_t)b * T + r1[i]], s2 + (size_t)b * T, r2, p->label_var,
+                     w.lab + (size_t)i * n2);
 
     /* contrastive: z = x y^T / temperature, KL per row, / (n1 n2) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1, n2, d, (float)(1.0 / temp), x, d, y, d,
                 0.f, w.z, n2);
     double con = 0, gscale = (double)p->alpha / ((double)B * n1 * n2);
     for (int i = 0; i < n1; i++)
-      con += lac_loss_soft_target_row(n2, w.z + (size_t)i * n2, w.lab + (size_t)i * n2, eps_log, 1,
-                             gscale / temp, want_e ? w.gz + (size_t)i * n2 : NULL);
+      con += lac_row_soft_target(n2, w.z + (size_t)i * n2, 1.0f, w.lab + (size_t)i * n2, eps_log,
+                                 1, gscale / temp, want_e ? w.gz + (size_t)i * n2 : NULL);
     con /= (double)n1 * n2;
     if (want_e && p->alpha != 0) {
       /* dx = gz y, dy = gz^T x (gz already holds alpha / (B n1 n2 temperature)) */
@@ -514,8 +446,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
 
     /* alignment logits from A = softmax_row(M12) (n1 x n2), Bm = softmax_row(M21) (n2 x n1) */
     const float *M12 = w.Mp[2 * b], *M21 = w.Mp[2 * b + 1];
-    lac_loss_softmax_rows(n1, n2, M12, w.A);
-    lac_loss_softmax_rows(n2, n1, M21, w.Bm);
+    softmax_rows(n1, n2, M12, w.A);
+    softmax_rows(n2, n1, M21, w.Bm);
     if (p->logits == LAC_LOGITS_MATMUL) {
       /* columns at their frame positions, zeros at masked frames: logits[a][c] =
        * sum_t A[a][t] Bm[c][t] over positions t valid in both views */
@@ -535,8 +467,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     const int back_m = want && !p->stop_grad_m && p->beta != 0;
     double ce = 0, cscale = (double)p->beta / ((double)B * n1);
     for (int i = 0; i < n1; i++)
-      ce += lac_loss_soft_target_row(n2, w.lg + (size_t)i * n2, w.lab + (size_t)i * n2, 0.0, 0, cscale,
-                            back_m ? w.glg + (size_t)i * n2 : NULL);
+      ce += lac_row_soft_target(n2, w.lg + (size_t)i * n2, 1.0f, w.lab + (size_t)i * n2, 0.0, 0,
+                                cscale, back_m ? w.glg + (size_t)i * n2 : NULL);
     ce /= n1;
     float *gM12 = w.gMp[2 * b], *gM21 = w.gMp[2 * b + 1];
     if (back_m) {
@@ -558,8 +490,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
             w.dBm[(size_t)j * n1 + i] = g * w.A[(size_t)i * n2 + j];
           }
       }
-      lac_loss_softmax_rows_backward(n1, n2, w.A, w.dA, gM12);
-      lac_loss_softmax_rows_backward(n2, n1, w.Bm, w.dBm, gM21);
+      softmax_rows_backward(n1, n2, w.A, w.dA, gM12);
+      softmax_rows_backward(n2, n1, w.Bm, w.dBm, gM21);
     }
     double score = (double)w.V[2 * b] + (double)w.V[2 * b + 1];
     sum_con += con;

@@ -268,7 +268,8 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
   if (!p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "lac_cuda_loss: params, e1, e2, s1, s2, go and ge must be non-NULL");
-  lac_status st = lac_loss_check_inputs(p, B, T, d, e1, e2, go, ge, "lac_cuda_loss", err);
+  lac_status st =
+      lac_loss_check_inputs(p, B, T, d, e1, e2, valid1, valid2, go, ge, "lac_cuda_loss", err);
   if (st != LAC_OK) return st;
   if (p->sw_tau == 0.0f)
     return lac_error_set(err, LAC_ERR_UNSUPPORTED,
@@ -288,18 +289,6 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
       return lac_error_set(err, LAC_ERR_NUMERIC,
                            "lac_cuda_loss: go or ge at [%zu][%zu] is >= 1e20 in magnitude (%g, %g)",
                            z.pc ? c / T : 0, z.pc ? c % T : 0, (double)go[c], (double)ge[c]);
-  for (int b = 0; b < B; b++) {
-    int c1 = 0, c2 = 0;
-    for (int t = 0; t < T; t++) {
-      c1 += !valid1 || valid1[(size_t)b * T + t];
-      c2 += !valid2 || valid2[(size_t)b * T + t];
-    }
-    if (c1 == 0 || c2 == 0)
-      return lac_error_set(err, LAC_ERR_INVALID_ARG,
-                           "lac_cuda_loss: pair %d: view %d has no valid frame (every frame "
-                           "masked)",
-                           b, c1 == 0 ? 1 : 2);
-  }
   const int want_e = de1 || de2, want_g = dgo || dge, want = want_e || want_g;
   const int back_m = want && !p->stop_grad_m && p->beta != 0;
   const int matmul = p->logits == LAC_LOGITS_MATMUL;
