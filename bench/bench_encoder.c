@@ -11,10 +11,7 @@
 
 #include "model/model.h"
 
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv) {
   const char *preset = "resnet50", *json = NULL;
@@ -68,7 +65,7 @@ int main(int argc, char **argv) {
     }
     t[r] = lac_now() - t0;
   }
-  qsort(t, reps, sizeof *t, cmp_d);
+  qsort(t, reps, sizeof *t, bench_cmp_double);
   const double med = t[reps / 2], fps = frames / med;
   s->profile = 1;
   memset(s->prof, 0, sizeof s->prof);

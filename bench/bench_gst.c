@@ -25,19 +25,10 @@
 
 #include "lac/lac.h"
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_d);
+  qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -53,12 +44,12 @@ static double run_pipeline(const char *desc) {
   }
   gst_element_set_state(p, GST_STATE_PAUSED);
   gst_element_get_state(p, NULL, NULL, GST_CLOCK_TIME_NONE);
-  const double t0 = now_s();
+  const double t0 = bench_now();
   gst_element_set_state(p, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(p);
   GstMessage *m =
       gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  const double t = now_s() - t0;
+  const double t = bench_now() - t0;
   int ok = m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
   if (!ok && m) {
     GError *err = NULL;
@@ -213,7 +204,7 @@ int main(int argc, char **argv) {
   run_pipeline(desc); /* warm-up: plugin loading, page cache */
   for (int r = 0; r < rounds; r++) {
     lac_session_reset(s);
-    const double t0 = now_s();
+    const double t0 = bench_now();
     int n_out;
     for (int f = 0; f < n; f++) {
       lac_frames fr = {LAC_PIXELS_RGB8, 1, S, S, 0, frames + (size_t)f * fb};
@@ -222,7 +213,7 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    t_lib[r] = n / (now_s() - t0);
+    t_lib[r] = n / (bench_now() - t0);
     const double tg = run_pipeline(desc);
     if (tg < 0) return 1;
     t_gst[r] = (n - 1) / tg; /* the prerolled frame was embedded before the clock started */
@@ -266,7 +257,7 @@ int main(int argc, char **argv) {
   if (lp.n > 20) {
     double *v = lp.lat + 10;
     const int k = lp.n - 10;
-    qsort(v, (size_t)k, sizeof *v, cmp_d);
+    qsort(v, (size_t)k, sizeof *v, bench_cmp_double);
     printf("latency added by lacencoder (live 30 fps, %d frames): median %.2f ms, p99 %.2f ms, "
            "max %.2f ms\n",
            k, median(v, k), v[(int)floor(0.99 * (k - 1))], v[k - 1]);

@@ -11,16 +11,7 @@
 
 #include "lac/align.h"
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv) {
   int B = 2, T = 64, d = 128, threads = 2, reps = 20;
@@ -67,15 +58,15 @@ int main(int argc, char **argv) {
   double *ts = malloc(sizeof(double) * reps);
   lac_loss_terms out;
   for (int r = -1; r < reps; r++) {
-    double t0 = now();
+    double t0 = bench_now();
     if (lac_loss(al, &p, B, T, d, e1, e2, s1, s2, NULL, NULL, go, ge, &out, de1, de2, dgo, dge,
                  &err)) {
       fprintf(stderr, "bench_loss: %s\n", err.message);
       return 1;
     }
-    if (r >= 0) ts[r] = now() - t0;
+    if (r >= 0) ts[r] = bench_now() - t0;
   }
-  qsort(ts, reps, sizeof *ts, cmp_d);
+  qsort(ts, reps, sizeof *ts, bench_cmp_double);
   printf("lac loss (%s): B %d, T %d, d %d, %d threads: forward+backward median %.3f ms "
          "(min %.3f, max %.3f, %d reps); L = %.6g\n",
          preset, B, T, d, threads, 1e3 * ts[reps / 2], 1e3 * ts[0], 1e3 * ts[reps - 1], reps,

@@ -20,16 +20,7 @@
 #include "lac/align.h"
 #include "lac_internal.h"
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 static uint64_t rng = 88172645463325252ull;
 static float frand(void) {
@@ -91,22 +82,22 @@ int main(int argc, char **argv) {
       }
       lac_loss_terms t;
       for (int r = -1; r < reps && !rc; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (lac_cuda_loss(gpu, &p, B, T, d, e1, e2, s1, s2, v1, v2, go, ge, &t, g[0], g[1], g[2],
                           g[3], &err) != LAC_OK)
           rc = 1;
-        double t1 = now();
+        double t1 = bench_now();
         if (!rc && lac_loss(cpu, &p, B, T, d, e1, e2, s1, s2, v1, v2, go, ge, &t, g[0], g[1],
                             g[2], g[3], &err) != LAC_OK)
           rc = 1;
-        double t2 = now();
+        double t2 = bench_now();
         if (r >= 0) tg[r] = t1 - t0, tc[r] = t2 - t1;
       }
       if (rc) {
         fprintf(stderr, "bench_loss_cuda: %s\n", err.message);
       } else {
-        qsort(tg, (size_t)reps, sizeof(double), cmp_d);
-        qsort(tc, (size_t)reps, sizeof(double), cmp_d);
+        qsort(tg, (size_t)reps, sizeof(double), bench_cmp_double);
+        qsort(tc, (size_t)reps, sizeof(double), bench_cmp_double);
         const double mg = tg[reps / 2] * 1e3, mc = tc[reps / 2] * 1e3;
         printf("B %2d T %4d d %d %-8s gpu %8.3f ms  cpu %8.3f ms  cpu/gpu %.2fx\n", B, T, d,
                masked ? "masked" : "full", mg, mc, mc / mg);

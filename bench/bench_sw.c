@@ -23,16 +23,7 @@
 
 #include "align/sw_cpu.h" /* hooks of lib/align/sw_cpu.c (not in align.h) */
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 typedef struct {
   int np, T;
@@ -80,16 +71,16 @@ static int time_fb(lac_aligner *a, const batch *b, float tau, int reps, double *
   lac_sw_options opt = {tau, 1};
   double *t = malloc(sizeof(double) * (reps + 1)), *tf = malloc(sizeof(double) * (reps + 1));
   for (int r = 0; r <= reps; r++) { /* r = 0: warm-up (the workspace grows) */
-    const double t0 = now();
+    const double t0 = bench_now();
     if (lac_sw_forward(a, &opt, b->np, b->pairs, b->V, b->M, &err)) goto fail;
-    const double t1 = now();
+    const double t1 = bench_now();
     if (lac_sw_backward(a, b->gV, (const float *const *)b->gM, b->dS, b->dgo, b->dge, &err))
       goto fail;
-    const double t2 = now();
+    const double t2 = bench_now();
     if (r > 0) t[r - 1] = t2 - t0, tf[r - 1] = t1 - t0;
   }
-  qsort(t, reps, sizeof(double), cmp_d);
-  qsort(tf, reps, sizeof(double), cmp_d);
+  qsort(t, reps, sizeof(double), bench_cmp_double);
+  qsort(tf, reps, sizeof(double), bench_cmp_double);
   *med = t[reps / 2];
   *fwd_med = tf[reps / 2];
   *best = t[0];

@@ -25,6 +25,7 @@
 
 #include "kernels.h"
 #include "lac_internal.h"
+#include "bench_util.h"
 
 #define MAXT 1024
 #define MAXP 4096
@@ -39,21 +40,6 @@ static float frand(float lo, float hi) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   z ^= z >> 31;
   return lo + (hi - lo) * (float)((double)(z >> 11) * (1.0 / 9007199254740992.0));
-}
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_d);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 #define CK(call)                                                                    \
@@ -116,9 +102,9 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int reps, d
       t[r] = (double)a + c;
     }
   }
-  *fwd_ms = median(f, reps);
-  *bwd_ms = median(b, reps);
-  *tot_ms = median(t, reps);
+  *fwd_ms = bench_median(f, reps);
+  *bwd_ms = bench_median(b, reps);
+  *tot_ms = bench_median(t, reps);
   cudaEventDestroy(e0);
   cudaEventDestroy(e1);
   cudaEventDestroy(e2);
@@ -153,14 +139,14 @@ static double time_e2e(lac_backend *gpu, int np, int T, int reps, float *hS, flo
   lac_error err;
   double t[64];
   for (int r = -1; r < reps; r++) {
-    const double t0 = now();
+    const double t0 = bench_now();
     if (lac_cuda_sw(gpu, &o, np, pairs, V, M, gV, gM, dS, dgo, dge, &err) != LAC_OK) {
       fprintf(stderr, "bench_sw_cuda: lac_cuda_sw: %s\n", err.message);
       exit(1);
     }
-    if (r >= 0) t[r] = (now() - t0) * 1e3;
+    if (r >= 0) t[r] = (bench_now() - t0) * 1e3;
   }
-  return median(t, reps);
+  return bench_median(t, reps);
 }
 
 int main(int argc, char **argv) {
