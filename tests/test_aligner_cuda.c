@@ -59,13 +59,7 @@ lac_status lac_cuda_sw_emulated(const lac_sw_options *opt, int n_pairs, const la
 /* ---------------------------------------------------------------- random numbers */
 
 static uint64_t rng_s = 0x243f6a8885a308d3ull;
-static double urand(void) { /* splitmix64, [0, 1) */
-  uint64_t z = (rng_s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  return (double)(z >> 11) * (1.0 / 9007199254740992.0);
-}
+static double urand(void) { return test_urand(&rng_s); }
 static float frand(float lo, float hi) { return lo + (hi - lo) * (float)urand(); }
 
 static void *xmalloc(size_t n) {

@@ -4,6 +4,7 @@
 #define LAC_TESTUTIL_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,15 @@ static inline double test_rel_err(const float *a, const float *b, size_t n, doub
     if (fabs((double)b[i]) > maxref) maxref = fabs((double)b[i]);
   }
   return maxdiff / maxref;
+}
+
+/* splitmix64: a uniform double in [0, 1) from *state (advanced) */
+static inline double test_urand(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static inline int test_exit(const char *name) {
