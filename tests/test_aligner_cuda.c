@@ -45,12 +45,6 @@
 #include "lac_internal.h"
 #include "testutil.h"
 
-/* the emulation hook of lib/cuda/cuda_align.c (not in a header: tests only) */
-lac_status lac_cuda_sw_emulated(const lac_sw_options *opt, int n_pairs, const lac_sw_pair *pairs,
-                                float *V, float *const *M, const float *gV,
-                                const float *const *gM, float *const *dS, float *const *dgo,
-                                float *const *dge, lac_error *err);
-
 #define TOL_V 4e-7
 #define TOL_M 4e-7
 #define TOL_G 4e-6

@@ -24,7 +24,7 @@
  * Both have an emulated twin for the tests (no GPU): the same packing in host memory, the
  * kernels' host emulation (lac_cuda_sw_emulate_*), and a malloc'd "device" block that the
  * same copies reach by memcpy (so the emulation proves the copied ranges too).
- * lac_cuda_sw_emulated is declared by the tests that use it; the emulated state is
+ * lac_cuda_sw_emulated is declared in lib/lac_internal.h (for tests); the emulated state is
  * made by lac_cuda_sw_state_new(NULL, ...).
  *
  * Device outputs and tables are not cleared (the kernels write every cell).  Poisoning: the
@@ -52,11 +52,6 @@
 #include "lac_internal.h"
 
 #define SW_VAL_MAX 1e20f
-
-lac_status lac_cuda_sw_emulated(const lac_sw_options *opt, int n_pairs, const lac_sw_pair *pairs,
-                                float *V, float *const *M, const float *gV,
-                                const float *const *gM, float *const *dS, float *const *dgo,
-                                float *const *dge, lac_error *err);
 
 static int bad_value(float v) { return !isfinite(v) || fabsf(v) >= SW_VAL_MAX; }
 
