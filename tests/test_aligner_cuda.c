@@ -619,14 +619,30 @@ static void suite(const char *label, maker mk, lac_backend *gpu) {
   lac_aligner_free(fresh);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  /* (no option): the emulation, and the GPU when there is one; --emulation: the emulation only
+   * (exit 0 or 1); --no-emulate: the GPU only (exit 77 at once without one) */
+  int emulate = 1, emulation_only = 0;
+  for (int a = 1; a < argc; a++) {
+    if (!strcmp(argv[a], "--emulation")) emulation_only = 1;
+    else if (!strcmp(argv[a], "--no-emulate")) emulate = 0;
+    else {
+      fprintf(stderr, "usage: test_aligner_cuda [--emulation | --no-emulate]\n");
+      return 2;
+    }
+  }
   int count = 0;
-  const int have_gpu = cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  const int have_gpu =
+      !emulation_only && cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  if (!have_gpu && !emulation_only && !emulate) {
+    printf("test_aligner_cuda: no CUDA device: skipped (the emulation runs with --emulation)\n");
+    return 77;
+  }
   lac_error err;
   printf("tolerances: V %.0e*L*R, M %.0e*L*R, dS/dgo/dge %.0e*L*R (L = n+m+8, R = max(1, tau, "
          "max|ref|)), against the double reference and against the CPU aligner\n",
          TOL_V, TOL_M, TOL_G);
-  suite("emulation", make_emulated, NULL);
+  if (emulate) suite("emulation", make_emulated, NULL);
 
   /* a CPU backend in the params: the CPU path */
   {
@@ -649,6 +665,7 @@ int main(void) {
     lac_backend_free(cpub);
   }
 
+  if (emulation_only) return test_exit("test_aligner_cuda (emulation)");
   if (!have_gpu) {
     const int rc = test_exit("test_aligner_cuda (emulation)");
     if (rc) return rc;

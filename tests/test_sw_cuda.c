@@ -23,6 +23,9 @@
  * exp2f/log2f): largest err/tol 0.18; with exp2f/log2f/1/x degraded on purpose to 4 ulp /
  * 2^-21 absolute / 1 ulp (worse than the SFU's documented bounds): 0.2.
  *
+ * Options: --emulation runs only the emulation below (exit 0 or 1: the meson test
+ * sw_cuda_emulation); --no-emulate only the GPU (exit 77 at once without one: the meson test
+ * sw_cuda); with neither, both (tools/gpu-check.sh).
  * Without a GPU, the same batches run through lac_cuda_sw_emulated — the kernels' per-lane
  * code on the CPU (32 lanes in lock step) — and the test then exits 77 (skipped) if that
  * passes, 1 if it fails.  With a GPU, both run, and also: batch = pairs one by one (bit for
@@ -372,15 +375,25 @@ static void check_args(lac_backend *gpu) {
 }
 
 int main(int argc, char **argv) {
-  /* --emulate: run the CPU emulation even with a GPU (it always runs without one);
-   * --no-emulate: skip it with a GPU (faster) */
-  int emulate = -1;
+  /* (no option): the GPU when there is one, and the CPU emulation;
+   * --emulation: the CPU emulation only (exit 0 or 1, no GPU used);
+   * --no-emulate: the GPU only (exit 77 at once without one) */
+  int emulate = -1, emulation_only = 0;
   for (int a = 1; a < argc; a++) {
-    if (!strcmp(argv[a], "--emulate")) emulate = 1;
+    if (!strcmp(argv[a], "--emulation")) emulation_only = 1;
     else if (!strcmp(argv[a], "--no-emulate")) emulate = 0;
+    else {
+      fprintf(stderr, "usage: test_sw_cuda [--emulation | --no-emulate]\n");
+      return 2;
+    }
   }
   int count = 0;
-  const int have_gpu = cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  const int have_gpu =
+      !emulation_only && cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  if (!have_gpu && !emulation_only && emulate == 0) {
+    printf("test_sw_cuda: no CUDA device: skipped (the emulation runs with --emulation)\n");
+    return 77;
+  }
   lac_backend *gpu = NULL;
   lac_error err;
   if (have_gpu) {
@@ -464,11 +477,11 @@ int main(int argc, char **argv) {
   }
   printf("\n");
   if (gpu) lac_backend_free(gpu);
-  if (!have_gpu) {
+  if (!have_gpu && !emulation_only) {
     const int rc = test_exit("test_sw_cuda (emulation)");
     if (rc) return rc;
     printf("test_sw_cuda: no CUDA device: GPU part skipped\n");
     return 77;
   }
-  return test_exit("test_sw_cuda");
+  return test_exit(emulation_only ? "test_sw_cuda (emulation)" : "test_sw_cuda");
 }
