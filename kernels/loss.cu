@@ -157,7 +157,8 @@ struct GapPack {
       return;
     }
     const int b = q >> 1;
-    const int *ra = (q & 1 ? s.r2 : s.r1) + (size_t)b * s.T, *rb = (q & 1 ? s.r1 : s.r2) + (size_t)b * s.T;
+    const int *ra = (q & 1 ? s.r2 : s.r1) + (size_t)b * s.T;
+    const int *rb = (q & 1 ? s.r1 : s.r2) + (size_t)b * s.T;
     const size_t c = (size_t)ra[row] * s.T + rb[col];
     gop[e] = go[c];
     gep[e] = ge[c];

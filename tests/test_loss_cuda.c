@@ -209,8 +209,14 @@ static void sweep(lac_backend *gpu, lac_aligner *a) {
   static int64_t s1[B * T], s2[B * T];
   static uint8_t v1[B * T], v2[B * T];
   rng = 0x2545f4914f6cdd1dull; /* the same inputs on both paths */
-  for (int i = 0; i < B * T * d; i++) e1[i] = (float)(urand() - 0.5), e2[i] = (float)(urand() - 0.5);
-  for (int i = 0; i < T * T; i++) go[i] = (float)(0.2 + 0.5 * urand()), ge[i] = (float)(0.05 + 0.2 * urand());
+  for (int i = 0; i < B * T * d; i++) {
+    e1[i] = (float)(urand() - 0.5);
+    e2[i] = (float)(urand() - 0.5);
+  }
+  for (int i = 0; i < T * T; i++) {
+    go[i] = (float)(0.2 + 0.5 * urand());
+    ge[i] = (float)(0.05 + 0.2 * urand());
+  }
   for (int b = 0; b < B; b++) {
     int t1 = (int)(urand() * 20), t2 = (int)(urand() * 20);
     for (int t = 0; t < T; t++) {

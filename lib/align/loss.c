@@ -278,7 +278,8 @@ static void softmax_rows(int rows, int cols, const float *x, float *y) {
 /* g = dL/dx of y = softmax_row(x) given dy = dL/dy (g and dy distinct) */
 static void softmax_rows_backward(int rows, int cols, const float *y, const float *dy, float *g) {
   memcpy(g, dy, sizeof(float) * (size_t)rows * cols);
-  for (int a = 0; a < rows; a++) lac_row_softmax_backward(cols, y + (size_t)a * cols, g + (size_t)a * cols);
+  for (int a = 0; a < rows; a++)
+    lac_row_softmax_backward(cols, y + (size_t)a * cols, g + (size_t)a * cols);
 }
 
 /* dx [n][d] += d/dx, dy [m][d] += d/dy of sum_ij G[i][j] sim(x_i, y_j) (double, direct). */

@@ -7,7 +7,8 @@
  *   upload   frame maps (n1, n2, positions r, inverse maps inv), s1, s2, the alignments'
  *            dims, gV, go, ge, e1, e2 — one copy from the backend's pinned staging buffer;
  *   forward  compaction of the valid frames (x, y), squared norms, Gram matrices G = x y^T
- *            (one batched cuBLAS call), S12 and S21 straight into the SW kernels' packed layout, penalties
+ *            (one batched cuBLAS call), S12 and S21 straight into the SW kernels' packed
+ *            layout, penalties
  *            gathered at the frames' positions, all 2B alignments in one launch
  *            (kernels/sw_affine.cu), labels, the contrastive KL per row (logits G /
  *            temperature), row softmaxes of M12 and M21, the alignment logits (matrix
@@ -96,7 +97,8 @@ static int lx_memset(lx *x, void *dst, int v, size_t bytes) {
 static int lx_sw_forward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau, int pc,
                          const float *S, const float *go, const float *ge, float *M, float *X,
                          float *Y, float *V, float *vstat) {
-  if (x->run.emulate) return lac_cuda_sw_emulate_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat);
+  if (x->run.emulate)
+    return lac_cuda_sw_emulate_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat);
   return lac_cuda_sw_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat, x->run.stream);
 }
 
@@ -258,13 +260,14 @@ static void carve_dev(bump *b, dev_block *v, const sizes *z) {
     if ((st = (call)) != LAC_OK) goto done;                                                 \
   } while (0)
 
-/* bk: a CUDA backend (its scratch, stream and gemm); else ss: an aligner's state (its
+/* bk: a CUDA backend (its scratch, stream and cuBLAS handle); else ss: an aligner's state (its
  * buffers, stream and cuBLAS handle); both NULL: the emulation */
-static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_loss_params *p, int B, int T, int d,
-                           const float *e1, const float *e2, const int64_t *s1,
-                           const int64_t *s2, const uint8_t *valid1, const uint8_t *valid2,
-                           const float *go, const float *ge, lac_loss_terms *out, float *de1,
-                           float *de2, float *dgo, float *dge, lac_error *err) {
+static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_loss_params *p,
+                           int B, int T, int d, const float *e1, const float *e2,
+                           const int64_t *s1, const int64_t *s2, const uint8_t *valid1,
+                           const uint8_t *valid2, const float *go, const float *ge,
+                           lac_loss_terms *out, float *de1, float *de2, float *dgo, float *dge,
+                           lac_error *err) {
   if (!p || !e1 || !e2 || !s1 || !s2 || !go || !ge)
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "lac_cuda_loss: params, e1, e2, s1, s2, go and ge must be non-NULL");
