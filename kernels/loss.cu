@@ -1,8 +1,8 @@
 /* loss.cu — the device pieces of the LAC loss (lib/cuda/cuda_loss.c): everything of the loss
  * but the GEMMs (cuBLAS) and the alignments (sw_affine.cu).  Semantics: include/lac/align.h
- * (lac_loss); the oracle is the CPU loss, lib/align/loss.c, whose pieces
- * (lib/align/loss_pieces.h) these follow formula by formula and rounding by rounding where
- * it matters (float products, double sums, max-subtracted softmaxes).
+ * (lac_loss); the oracle is the CPU loss, lib/align/loss.c.  The row pieces (labels,
+ * soft-target terms, softmaxes) are the CPU loss's own code (lib/align/loss_rows.h, compiled
+ * here for the device); the rest follows loss.c step by step (float products, double sums).
  *
  * Layout (kernels.h, lac_cuda_loss_shape): per pair b the valid frames of each view are
  * compacted to the front (n1, n2 of T; masked frames dropped), matrices are [B][T][T] with
