@@ -124,11 +124,14 @@ int lac_cuda_loss_gather(const lac_cuda_run *run, const lac_cuda_loss_shape *s, 
 /* nx[r] = sum_k x[r][k]^2, ny[r] likewise (double), rows of d floats */
 int lac_cuda_loss_norms(const lac_cuda_run *run, size_t rows, int d, const float *x,
                         const float *y, double *nx, double *ny);
-/* packed S of the 2B alignments from the Gram G[b] = x y^T and the squared norms (squared
- * distances n1 + n2 - 2 G clamped at >= 0); a non-finite value sets *flag to max(*flag, b+1) */
+/* dd[b][i][j] = |x_i - y_j|^2 from exact differences, in double (for kinds 0, 1) */
+int lac_cuda_loss_sqdist(const lac_cuda_run *run, int B, int T, int d, const float *x,
+                         const float *y, double *dd);
+/* packed S of the 2B alignments: cosine from the Gram G[b] = x y^T and the squared norms,
+ * the distance kinds from dd; a non-finite value sets *flag to max(*flag, b+1) */
 int lac_cuda_loss_sim_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int kind,
                            double eps, const float *G, const double *nx, const double *ny,
-                           float *S, int *flag);
+                           const double *dd, float *S, int *flag);
 /* packed penalties: per cell, the 1->2 cell (i, j) = pen[r1[i]][r2[j]] and the 2->1 cell
  * (j, i) = pen[r2[j]][r1[i]] of the [T][T] go, ge; scalar: gop[q] = go[0], gep[q] = ge[0] */
 int lac_cuda_loss_gap_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s, int per_cell,
@@ -158,11 +161,19 @@ int lac_cuda_loss_softmax_back(const lac_cuda_run *run, const lac_cuda_loss_shap
 /* gS[b][i][j] = dS12[i][j] + dS21[j][i] from the packed dS, 0 outside n1 x n2 */
 int lac_cuda_loss_combine_ds(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
                              const float *dS, float *gS);
-/* Backward of sum gS .* sim(x, y) plus the contrastive sum gz .* (x y^T), per pair, as
- *   dx = P y + rd .* x,  dy = P^T x + cd .* y  (P [B][T][T], rd, cd [B][T]) */
+/* Backward of sum gS .* sim(x, y) plus the contrastive sum gz .* (x y^T), per pair:
+ *   cosine:    dx = P y + rd .* x,  dy = P^T x + cd .* y  (P [B][T][T], rd, cd [B][T]);
+ *   distances: dx = P y, dy = P^T x (P = gz, the contrastive part; rd, cd unused) and C
+ *              [B][T][T] (double) for lac_cuda_loss_distgrad, which adds the distance part
+ *              from exact differences */
 int lac_cuda_loss_simgrad(const lac_cuda_run *run, int kind, double eps, int B, int T,
-                          const float *G, const double *nx, const double *ny, const float *gS,
-                          const float *gz, float *P, float *rd, float *cd);
+                          const float *G, const double *nx, const double *ny, const double *dd,
+                          const float *gS, const float *gz, float *P, float *rd, float *cd,
+                          double *C);
+/* dx[b][i] += sum_j 2 C_ij (x_i - y_j), dy[b][j] += sum_i 2 C_ij (y_j - x_i) (double sums of
+ * exact differences; x, y, dx, dy [B][T][d]) */
+int lac_cuda_loss_distgrad(const lac_cuda_run *run, int B, int T, int d, const double *C,
+                           const float *x, const float *y, float *dx, float *dy);
 /* y[r][k] += r[r] * x[r][k] for rows x [rows][d] */
 int lac_cuda_loss_row_axpy(const lac_cuda_run *run, size_t rows, int d, const float *r,
                            const float *x, float *y);

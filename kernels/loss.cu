@@ -105,22 +105,41 @@ struct Norms {
   }
 };
 
-LK_HD inline double sim_value(int kind, double eps, double u, double aa, double bb) {
+/* dd[b][i][j] = |x_i - y_j|^2 from exact differences, summed in double (as the CPU loss:
+ * |x|^2 + |y|^2 - 2 x.y cancels to noise for near-identical frames, which is where training
+ * takes matched frames) */
+struct SqDist {
+  int T, d;
+  const float *x, *y;
+  double *dd;
+  LK_HD void operator()(size_t e) const {
+    const size_t TT = (size_t)T * T, b = e / TT, i = e % TT / T, j = e % T;
+    const float *a = x + (b * T + i) * d, *c = y + (b * T + j) * d;
+    double t = 0;
+    for (int k = 0; k < d; k++) {
+      const double u = (double)a[k] - c[k];
+      t += u * u;
+    }
+    dd[e] = t;
+  }
+};
+
+/* kind 2 (cosine) from the Gram entry u and the squared norms; kinds 0, 1 from dd */
+LK_HD inline double sim_value(int kind, double eps, double u, double aa, double bb, double dd) {
   if (kind == 2) return u / (sqrt(aa) * sqrt(bb) + eps); /* cosine */
-  double dd = aa + bb - 2.0 * u;
-  if (dd < 0) dd = 0;
-  if (kind == 1) return -dd;  /* negative squared distance */
-  return 1.0 / (dd + eps);    /* inverse squared distance */
+  if (kind == 1) return -dd;                             /* negative squared distance */
+  return 1.0 / (dd + eps);                               /* inverse squared distance */
 }
 
-/* The packed S of pair q from the Gram matrix G[b] = x y^T and the norms; padding 0; a
- * non-finite similarity raises flag[0] to b + 1. */
+/* The packed S of pair q from the Gram matrix G[b] = x y^T and the norms (cosine) or the
+ * squared distances dd (the others); padding 0; a non-finite similarity raises flag[0] to
+ * b + 1. */
 struct SimPack {
   lac_cuda_loss_shape s;
   int kind;
   double eps;
   const float *G;
-  const double *nx, *ny;
+  const double *nx, *ny, *dd;
   float *S;
   int *flag;
   LK_HD void operator()(size_t e) const {
@@ -133,9 +152,10 @@ struct SimPack {
       return;
     }
     const int b = q >> 1, i = q & 1 ? col : row, j = q & 1 ? row : col;
-    const size_t T = s.T;
-    const float v = (float)sim_value(kind, eps, (double)G[b * T * T + i * T + j], nx[b * T + i],
-                                     ny[b * T + j]);
+    const size_t T = s.T, c = b * T * T + i * T + j;
+    const float v = (float)(kind == 2 ? sim_value(kind, eps, (double)G[c], nx[b * T + i],
+                                                  ny[b * T + j], 0.0)
+                                      : sim_value(kind, eps, 0.0, 0.0, 0.0, dd[c]));
     S[e] = v;
     if (!is_finite(v)) flag_max(flag, b + 1);
   }
@@ -320,56 +340,78 @@ struct CombineDS {
   }
 };
 
-/* For cell (i, j) with incoming gradient g on the similarity: the coefficient p of y_j in
- * dx_i (and of x_i in dy_j), and the coefficients cx of x_i in dx_i and cy of y_j in dy_j. */
-LK_HD inline void sim_grad_cell(int kind, double eps, double u, double aa, double bb, double g,
-                                double *p, double *cx, double *cy) {
-  if (kind == 2) {
-    double na = sqrt(aa), nb = sqrt(bb), den = na * nb + eps;
-    double ca = na > 0 ? u * nb / (den * den * na) : 0, cb = nb > 0 ? u * na / (den * den * nb) : 0;
-    *p = g / den;
-    *cx = -g * ca;
-    *cy = -g * cb;
-  } else {
-    double dd = aa + bb - 2.0 * u;
-    if (dd < 0) dd = 0;
-    double c = kind == 0 ? -2.0 * g / ((dd + eps) * (dd + eps)) : -2.0 * g;
-    *p = -c;
-    *cx = c;
-    *cy = c;
-  }
-}
-
-/* rows r < B T: P[b][i][:] = gz + p and rd[r] = sum_j cx; rows r >= B T (column j of pair
- * b): cd = sum_i cy */
+/* Backward of sum gS .* sim(x, y) + sum gz .* (x y^T) per pair, in two forms:
+ *  cosine: dx_i = sum_j P_ij y_j + rd_i x_i, dy_j = sum_i P_ij x_i + cd_j y_j (GEMMs after),
+ *    P = gz + g / den, rd = sum_j -g u nb / (den^2 na), cd likewise;
+ *  squared distances: P = gz (the contrastive part, by GEMM after) and the coefficients
+ *    C_ij = d sim / d dd * gS_ij (double) for DistGrad, which adds
+ *    sum_j 2 C_ij (x_i - y_j) from exact differences: the GEMM form c x_i - c y_j cancels
+ *    for near-identical frames, where C is largest. */
 struct SimGrad {
   int kind, B, T;
   double eps;
   const float *G, *gS, *gz;
-  const double *nx, *ny;
+  const double *nx, *ny, *dd;
   float *P, *rd, *cd;
+  double *C;
   LK_HD void operator()(size_t r) const {
     const size_t rows = (size_t)B * T, TT = (size_t)T * T;
-    double sum = 0, p, cx, cy;
-    if (r < rows) {
-      const size_t b = r / T;
+    if (kind != 2) { /* row r of pair b: P and C; rd, cd unused */
+      if (r >= rows) return;
       for (int j = 0; j < T; j++) {
         const size_t e = r * T + j;
-        sim_grad_cell(kind, eps, (double)G[e], nx[r], ny[b * T + j], (double)gS[e], &p, &cx,
-                      &cy);
-        P[e] = (float)((double)gz[e] + p);
-        sum += cx;
+        const double g = (double)gS[e], t = dd[e] + eps;
+        C[e] = kind == 0 ? -g / (t * t) : -g;
+        P[e] = gz[e];
+      }
+      return;
+    }
+    double sum = 0;
+    if (r < rows) {
+      const size_t b = r / T;
+      const double na = sqrt(nx[r]);
+      for (int j = 0; j < T; j++) {
+        const size_t e = r * T + j;
+        const double nb = sqrt(ny[b * T + j]), den = na * nb + eps, g = (double)gS[e];
+        P[e] = (float)((double)gz[e] + g / den);
+        sum += na > 0 ? -g * (double)G[e] * nb / (den * den * na) : 0;
       }
       rd[r] = (float)sum;
     } else {
       const size_t c = r - rows, b = c / T;
+      const double nb = sqrt(ny[c]);
       for (int i = 0; i < T; i++) {
         const size_t e = b * TT + (size_t)i * T + c % T;
-        sim_grad_cell(kind, eps, (double)G[e], nx[b * T + i], ny[c], (double)gS[e], &p, &cx,
-                      &cy);
-        sum += cy;
+        const double na = sqrt(nx[b * T + i]), den = na * nb + eps, g = (double)gS[e];
+        sum += nb > 0 ? -g * (double)G[e] * na / (den * den * nb) : 0;
       }
       cd[c] = (float)sum;
+    }
+  }
+};
+
+/* dx[b][i][k] += sum_j 2 C_ij (x_ik - y_jk) (e < B T d), dy[b][j][k] += sum_i 2 C_ij
+ * (y_jk - x_ik) (the second half), in double from exact differences */
+struct DistGrad {
+  int B, T, d;
+  const double *C;
+  const float *x, *y;
+  float *dx, *dy;
+  LK_HD void operator()(size_t e) const {
+    const size_t n = (size_t)B * T * d, TT = (size_t)T * T;
+    const bool second = e >= n;
+    const size_t f = second ? e - n : e, b = f / ((size_t)T * d), i = f / d % T, k = f % d;
+    double acc = 0;
+    if (!second) {
+      const double xv = x[f];
+      for (int j = 0; j < T; j++)
+        acc += C[b * TT + i * T + j] * (xv - (double)y[(b * T + j) * d + k]);
+      dx[f] += (float)(2.0 * acc);
+    } else {
+      const double yv = y[f];
+      for (int r = 0; r < T; r++)
+        acc += C[b * TT + (size_t)r * T + i] * (yv - (double)x[(b * T + r) * d + k]);
+      dy[f] += (float)(2.0 * acc);
     }
   }
 };
@@ -442,10 +484,15 @@ extern "C" int lac_cuda_loss_norms(const lac_cuda_run *run, size_t rows, int d, 
   return for_each(run, 2 * rows, Norms{rows, d, x, y, nx, ny});
 }
 
+extern "C" int lac_cuda_loss_sqdist(const lac_cuda_run *run, int B, int T, int d, const float *x,
+                                    const float *y, double *dd) {
+  return for_each(run, (size_t)B * T * T, SqDist{T, d, x, y, dd});
+}
+
 extern "C" int lac_cuda_loss_sim_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
                                       int kind, double eps, const float *G, const double *nx,
-                                      const double *ny, float *S, int *flag) {
-  return for_each(run, packed(s), SimPack{*s, kind, eps, G, nx, ny, S, flag});
+                                      const double *ny, const double *dd, float *S, int *flag) {
+  return for_each(run, packed(s), SimPack{*s, kind, eps, G, nx, ny, dd, S, flag});
 }
 
 extern "C" int lac_cuda_loss_gap_pack(const lac_cuda_run *run, const lac_cuda_loss_shape *s,
@@ -495,9 +542,16 @@ extern "C" int lac_cuda_loss_combine_ds(const lac_cuda_run *run, const lac_cuda_
 
 extern "C" int lac_cuda_loss_simgrad(const lac_cuda_run *run, int kind, double eps, int B, int T,
                                      const float *G, const double *nx, const double *ny,
-                                     const float *gS, const float *gz, float *P, float *rd,
-                                     float *cd) {
-  return for_each(run, 2 * (size_t)B * T, SimGrad{kind, B, T, eps, G, gS, gz, nx, ny, P, rd, cd});
+                                     const double *dd, const float *gS, const float *gz,
+                                     float *P, float *rd, float *cd, double *C) {
+  return for_each(run, 2 * (size_t)B * T,
+                  SimGrad{kind, B, T, eps, G, gS, gz, nx, ny, dd, P, rd, cd, C});
+}
+
+extern "C" int lac_cuda_loss_distgrad(const lac_cuda_run *run, int B, int T, int d,
+                                      const double *C, const float *x, const float *y, float *dx,
+                                      float *dy) {
+  return for_each(run, 2 * (size_t)B * T * d, DistGrad{B, T, d, C, x, y, dx, dy});
 }
 
 extern "C" int lac_cuda_loss_row_axpy(const lac_cuda_run *run, size_t rows, int d, const float *r,

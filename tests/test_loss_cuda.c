@@ -251,6 +251,32 @@ static void sweep(lac_backend *gpu, lac_aligner *a) {
         }
 }
 
+/* Near-duplicate views, as training produces: e2 = e1 + 1e-3 noise with |e| ~ 7, so squared
+ * distances (~1e-5) are tiny next to the norms (~50).  |x|^2 + |y|^2 - 2 x.y with a float
+ * Gram matrix cancels to noise there; the loss must take the distances as the CPU does. */
+static void near_duplicates(lac_backend *gpu, lac_aligner *a) {
+  enum { B = 2, T = 24, d = 16 };
+  static float e1[B * T * d], e2[B * T * d], go[T * T], ge[T * T];
+  static int64_t s1[B * T], s2[B * T];
+  rng = 0x853c49e6748fea9bull;
+  for (int i = 0; i < B * T * d; i++) {
+    e1[i] = (float)(6.0 * (urand() - 0.5) + (i % d == 0 ? 5.0 : 0.0));
+    e2[i] = e1[i] + (float)(2e-3 * (urand() - 0.5));
+  }
+  for (int i = 0; i < T * T; i++) go[i] = 0.5f, ge[i] = 0.1f;
+  for (int i = 0; i < B * T; i++) s1[i] = s2[i] = i % T;
+  loss_in in = {B, T, d, e1, e2, go, ge, s1, s2, NULL, NULL};
+  lac_error err;
+  const char *names[3] = {"near-dup inv_sqdist", "near-dup neg_sqdist", "near-dup cosine"};
+  for (int sim = 0; sim < 3; sim++) {
+    lac_loss_params p;
+    lac_loss_preset("reference", &p, &err);
+    p.similarity = (lac_similarity)sim;
+    p.sim_eps = 1e-6f;
+    compare(gpu, a, names[sim], &p, &in);
+  }
+}
+
 /* ---------------------------------------------------------------- refusals */
 
 static void refusals(lac_backend *gpu) {
@@ -334,6 +360,7 @@ int main(int argc, char **argv) {
     lac_backend *bk = path ? gpu : NULL;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) run_case(bk, a, argv[1], names[i]);
     sweep(bk, a);
+    near_duplicates(bk, a);
     refusals(bk);
     /* the same through lac_loss on a CUDA aligner (its own buffers and stream) */
     lac_aligner_params vp = lac_aligner_default_params();

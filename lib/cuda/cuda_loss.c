@@ -7,7 +7,8 @@
  *   upload   frame maps (n1, n2, positions r, inverse maps inv), s1, s2, the alignments'
  *            dims, gV, go, ge, e1, e2 — one copy from the backend's pinned staging buffer;
  *   forward  compaction of the valid frames (x, y), squared norms, Gram matrices G = x y^T
- *            (one batched cuBLAS call), S12 and S21 straight into the SW kernels' packed
+ *            (one batched cuBLAS call), squared distances from exact differences (never
+ *            from norms and Gram: they cancel for near-identical frames), S12 and S21 straight into the SW kernels' packed
  *            layout, penalties
  *            gathered at the frames' positions, all 2B alignments in one launch
  *            (kernels/sw_affine.cu), labels, the contrastive KL per row (logits G /
@@ -15,8 +16,8 @@
  *            product by cuBLAS, or element-wise), the cross-entropy per row;
  *   backward the logits' adjoints back to M (unless stop_grad_m), one SW backward launch
  *            (tables M, X, Y kept on the device since the forward), dS12 + dS21^T, the
- *            similarity's and the contrastive term's coefficients, de = P y + rd .* x by
- *            cuBLAS, scattered back to the frames' positions (0 at masked frames), penalty
+ *            contrastive term's gradient by cuBLAS plus the similarity's (cosine: by cuBLAS
+ *            too; distances: sums of exact differences in double, as the CPU), scattered back to the frames' positions (0 at masked frames), penalty
  *            gradients summed over pairs and directions at the frames' positions;
  *   download per-row loss values, V, a non-finite-similarity flag, de1, de2, dgo, dge — one
  *            copy, one stream synchronisation; the per-pair sums and L are formed on the host
@@ -167,7 +168,7 @@ typedef struct {
 /* device-only buffers */
 typedef struct {
   float *x, *y;
-  double *nx, *ny, *lab;
+  double *nx, *ny, *lab, *dd, *C;
   float *G, *S, *gop, *gep, *M, *X, *Y, *vstat, *work;
   float *gz, *P, *Ap, *Bp, *lg, *glg, *dAp, *dBp, *gM, *dS, *dgop, *dgep, *gS, *Pg, *rd, *cd;
   float *dx, *dy;
@@ -216,6 +217,8 @@ static void carve_dev(bump *b, dev_block *v, const sizes *z) {
   v->nx = take(b, sizeof(double) * z->BT);
   v->ny = take(b, sizeof(double) * z->BT);
   v->lab = take(b, sizeof(double) * BTT);
+  v->dd = take(b, sizeof(double) * BTT);
+  v->C = take(b, sizeof(double) * BTT);
   v->G = take(b, F * BTT);
   v->S = take(b, F * z->packed);
   v->gop = take(b, F * z->pen);
@@ -396,8 +399,10 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
   K(lac_cuda_loss_norms(run, z.BT, d, dv.x, dv.y, dv.nx, dv.ny), "norms");
   const size_t Td = (size_t)T * d;
   G_(lx_gemm(&x, 0, 1, T, T, d, dv.x, d, Td, dv.y, d, Td, dv.G, T, z.TT, B));
-  K(lac_cuda_loss_sim_pack(run, &sh, (int)p->similarity, p->sim_eps, dv.G, dv.nx, dv.ny, dv.S,
-                           dn.flag),
+  const int cosine = p->similarity == LAC_SIM_COSINE;
+  if (!cosine) K(lac_cuda_loss_sqdist(run, B, T, d, dv.x, dv.y, dv.dd), "squared distances");
+  K(lac_cuda_loss_sim_pack(run, &sh, (int)p->similarity, p->sim_eps, dv.G, dv.nx, dv.ny, dv.dd,
+                           dv.S, dn.flag),
     "similarity");
   K(lac_cuda_loss_gap_pack(run, &sh, z.pc, du.go, du.ge, dv.gop, dv.gep), "penalties");
   K(lx_sw_forward(&x, 2 * B, du.dims, p->sw_tau, z.pc, dv.S, dv.gop, dv.gep, dv.M, dv.X, dv.Y,
@@ -434,13 +439,17 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
   }
   if (want_e) {
     K(lac_cuda_loss_combine_ds(run, &sh, dv.dS, dv.gS), "dS");
-    K(lac_cuda_loss_simgrad(run, (int)p->similarity, p->sim_eps, B, T, dv.G, dv.nx, dv.ny, dv.gS,
-                            dv.gz, dv.Pg, dv.rd, dv.cd),
+    K(lac_cuda_loss_simgrad(run, (int)p->similarity, p->sim_eps, B, T, dv.G, dv.nx, dv.ny, dv.dd,
+                            dv.gS, dv.gz, dv.Pg, dv.rd, dv.cd, dv.C),
       "similarity backward");
     G_(lx_gemm(&x, 0, 0, T, d, T, dv.Pg, T, z.TT, dv.y, d, Td, dv.dx, d, Td, B));
     G_(lx_gemm(&x, 1, 0, T, d, T, dv.Pg, T, z.TT, dv.x, d, Td, dv.dy, d, Td, B));
-    K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.rd, dv.x, dv.dx), "row add");
-    K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.cd, dv.y, dv.dy), "row add");
+    if (cosine) {
+      K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.rd, dv.x, dv.dx), "row add");
+      K(lac_cuda_loss_row_axpy(run, z.BT, d, dv.cd, dv.y, dv.dy), "row add");
+    } else {
+      K(lac_cuda_loss_distgrad(run, B, T, d, dv.C, dv.x, dv.y, dv.dx, dv.dy), "distance backward");
+    }
     K(lac_cuda_loss_scatter(run, &sh, dv.dx, dv.dy, de1 ? dn.de1 : NULL, de2 ? dn.de2 : NULL),
       "scatter");
   }
