@@ -268,13 +268,17 @@ static void near_duplicates(lac_backend *gpu, lac_aligner *a) {
   loss_in in = {B, T, d, e1, e2, go, ge, s1, s2, NULL, NULL};
   lac_error err;
   const char *names[3] = {"near-dup inv_sqdist", "near-dup neg_sqdist", "near-dup cosine"};
-  for (int sim = 0; sim < 3; sim++) {
-    lac_loss_params p;
-    lac_loss_preset("reference", &p, &err);
-    p.similarity = (lac_similarity)sim;
-    p.sim_eps = 1e-6f;
-    compare(gpu, a, names[sim], &p, &in);
-  }
+  for (int sim = 0; sim < 3; sim++)
+    for (int local_only = 0; local_only < 2; local_only++) {
+      lac_loss_params p;
+      lac_loss_preset("reference", &p, &err);
+      p.similarity = (lac_similarity)sim;
+      p.sim_eps = 1e-6f;
+      if (local_only) p.alpha = 0; /* only the alignment terms: the similarity's own gradient */
+      char name[64];
+      snprintf(name, sizeof name, "%s%s", names[sim], local_only ? " local" : "");
+      compare(gpu, a, name, &p, &in);
+    }
 }
 
 /* ---------------------------------------------------------------- refusals */
