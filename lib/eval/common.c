@@ -110,6 +110,18 @@ void lac_eval_frames_free(lac_eval_frames *f) {
   memset(f, 0, sizeof *f);
 }
 
+lac_status lac_eval_gather_val(const lac_eval_video *val, int n_val, int stride, const char *who,
+                               int need_labels, lac_eval_frames *f, lac_error *err) {
+  memset(f, 0, sizeof *f);
+  if (stride < 1)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "%s: stride is %d, must be >= 1 (5)", who,
+                         stride);
+  int dim = 0, K = 0;
+  lac_status st = lac_eval_check_videos(val, n_val, "val", 2, need_labels, &dim, &K, err);
+  if (st != LAC_OK) return st;
+  return lac_eval_gather(val, n_val, stride, f, err);
+}
+
 lac_status lac_eval_gather(const lac_eval_video *v, int n, int stride, lac_eval_frames *out,
                            lac_error *err) {
   memset(out, 0, sizeof *out);

@@ -40,6 +40,12 @@ lac_status lac_eval_gather(const lac_eval_video *v, int n, int stride, lac_eval_
                            lac_error *err);
 void lac_eval_frames_free(lac_eval_frames *f);
 
+/* The validation set of the pairwise metrics (Kendall's tau, precision@K): `who`'s stride
+ * checked (>= 1), the videos checked (at least 2; labels when need_labels), their frames
+ * gathered at that stride into f. */
+lac_status lac_eval_gather_val(const lac_eval_video *val, int n_val, int stride, const char *who,
+                               int need_labels, lac_eval_frames *f, lac_error *err);
+
 /* Threads for our OpenMP loops: params->n_threads, or OpenMP's default when 0. */
 int lac_eval_threads(const lac_eval_params *p);
 

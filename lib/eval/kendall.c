@@ -157,15 +157,10 @@ lac_status lac_eval_kendall_tau_ex(const lac_eval_video *val, int n_val, int str
   if (!tau) return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_eval_kendall_tau: tau is NULL");
   *tau = NAN;
   if (n_pairs_used) *n_pairs_used = 0;
-  if (stride < 1)
-    return lac_error_set(err, LAC_ERR_INVALID_ARG, "Kendall's tau: stride is %d, must be >= 1 (5)",
-                         stride);
-  int dim = 0, K = 0;
-  lac_status st = lac_eval_check_videos(val, n_val, "val", 2, 0, &dim, &K, err);
-  if (st != LAC_OK) return st;
   lac_eval_frames f;
-  st = lac_eval_gather(val, n_val, stride, &f, err);
+  lac_status st = lac_eval_gather_val(val, n_val, stride, "Kendall's tau", 0, &f, err);
   if (st != LAC_OK) return st;
+  const int dim = f.dim;
   size_t n_pairs = (size_t)n_val * (size_t)(n_val - 1);
   double *pt = malloc(n_pairs * sizeof *pt);
   int64_t maxq = 0;

@@ -51,15 +51,10 @@ lac_status lac_eval_precision_at_k_ex(const lac_eval_video *val, int n_val, int 
                            ks[a]);
     if (ks[a] > kmax) kmax = ks[a];
   }
-  if (stride < 1)
-    return lac_error_set(err, LAC_ERR_INVALID_ARG, "precision@K: stride is %d, must be >= 1 (5)",
-                         stride);
-  int dim = 0, K = 0;
-  lac_status st = lac_eval_check_videos(val, n_val, "val", 2, 1, &dim, &K, err);
-  if (st != LAC_OK) return st;
   lac_eval_frames f;
-  st = lac_eval_gather(val, n_val, stride, &f, err);
+  lac_status st = lac_eval_gather_val(val, n_val, stride, "precision@K", 1, &f, err);
   if (st != LAC_OK) return st;
+  const int dim = f.dim;
   int nt = lac_eval_threads(params);
   if (nt > n_val) nt = n_val;
   double *pv = malloc((size_t)n_k * n_val * sizeof *pv);
