@@ -48,17 +48,6 @@ static double meta_num(lac_st_file *f, const char *key) {
   return v ? strtod(v, NULL) : 0;
 }
 
-static double rel(const float *a, const float *b, size_t n) {
-  double md = 0, mb = 1e-30;
-  for (size_t i = 0; i < n; i++) {
-    double dd = fabs((double)a[i] - (double)b[i]);
-    if (isnan(dd)) return INFINITY;
-    if (dd > md) md = dd;
-    if (fabs((double)b[i]) > mb) mb = fabs((double)b[i]);
-  }
-  return md / mb;
-}
-
 static double worst[2][5]; /* [emulation, gpu][terms, de1, de2, dgo, dge] */
 
 typedef struct {
@@ -120,7 +109,7 @@ static void compare(lac_backend *gpu, lac_aligner *a, const char *name, const la
     const char *gn[4] = {"de1", "de2", "dgo", "dge"};
     double *w = worst[gpu ? 1 : 0];
     for (int k = 0; k < 4; k++) {
-      eg[k] = rel(g[k], c[k], sz[k]);
+      eg[k] = test_rel_err(g[k], c[k], sz[k], 1e-30);
       CHECK(eg[k] <= TOL, "%s (%s): %s max error %.3g relative to its largest entry", name,
             where, gn[k], eg[k]);
       if (!(eg[k] <= w[k + 1])) w[k + 1] = eg[k];
@@ -140,9 +129,9 @@ static void compare(lac_backend *gpu, lac_aligner *a, const char *name, const la
       st = run_loss(gpu, p, in, NULL, k == 0 ? o[0] : NULL, k == 1 ? o[1] : NULL,
                     k == 2 ? o[2] : NULL, k == 3 ? o[3] : NULL, &err);
       CHECK_OK(st, &err);
-      CHECK(st != LAC_OK || rel(o[k], g[k], sz[k]) <= 1e-6,
+      CHECK(st != LAC_OK || test_rel_err(o[k], g[k], sz[k], 1e-30) <= 1e-6,
             "%s (%s): %s alone differs from the full run (%.3g)", name, where, gn[k],
-            rel(o[k], g[k], sz[k]));
+            test_rel_err(o[k], g[k], sz[k], 1e-30));
     }
   }
   for (int k = 0; k < 4; k++) free(c[k]), free(g[k]), free(o[k]);
