@@ -2,7 +2,7 @@
  * backward cells/s for 8 and 256 pairs of T x T, T = 64 .. 1024, and 1024 and 4096 pairs at
  * T = 64 and 256 (does the kernel scale with more warps?) (a benchmark, not a test).
  *
- *   bench_sw_cuda [--quick] [--tune]
+ *   bench_sw_cuda [--quick] [--tune] [--only PAIRS T]
  *
  * kernel: the two launches (lac_cuda_sw_forward + lac_cuda_sw_backward, gM given, dS and
  *   per-cell or scalar dgo/dge written) timed with cudaEvents on device-resident buffers,
@@ -150,12 +150,17 @@ static double time_e2e(lac_backend *gpu, int np, int T, int reps, float *hS, flo
 }
 
 int main(int argc, char **argv) {
-  int quick = 0, tune = 0;
+  int quick = 0, tune = 0, only_np = 0, only_T = 0;
   for (int a = 1; a < argc; a++) {
     if (!strcmp(argv[a], "--quick")) quick = 1;
     else if (!strcmp(argv[a], "--tune")) tune = 1;
-    else {
-      fprintf(stderr, "usage: bench_sw_cuda [--quick] [--tune]\n");
+    else if (!strcmp(argv[a], "--only") && a + 2 < argc) {
+      only_np = atoi(argv[a + 1]);
+      only_T = atoi(argv[a + 2]);
+      a += 2;
+    } else {
+      fprintf(stderr, "usage: bench_sw_cuda [--quick] [--tune] [--only PAIRS T] (--only: one "
+                      "row of the table below, e.g. --only 1024 256, for a profiler)\n");
       return 2;
     }
   }
@@ -227,7 +232,10 @@ int main(int argc, char **argv) {
   } cfg[] = {{8, 64},    {8, 128},   {8, 256},    {8, 512},    {8, 1024},
              {256, 64},  {256, 128}, {256, 256},  {256, 512},  {256, 1024},
              {1024, 64}, {1024, 256}, {4096, 64}, {4096, 256}};
+  int ran = 0;
   for (size_t a = 0; a < sizeof cfg / sizeof cfg[0]; a++) {
+    if (only_np && (cfg[a].np != only_np || cfg[a].T != only_T)) continue;
+    ran++;
     {
       const int np = cfg[a].np, T = cfg[a].T;
       if ((size_t)np * T * T > MAXCELLS || (size_t)np * 10 * T > MAXWORK || np > MAXP) {
@@ -268,6 +276,7 @@ int main(int argc, char **argv) {
     }
   }
   lac_cuda_sw_tune(8, 8);
+  if (!ran) fprintf(stderr, "bench_sw_cuda: --only %d %d is not a row of the table\n", only_np, only_T);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
   cudaFree(B.work);
@@ -275,5 +284,5 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 8; k++) free(hbuf[k]);
   free(pat);
   lac_backend_free(gpu);
-  return 0;
+  return ran ? 0 : 2;
 }

@@ -4,14 +4,27 @@
 # toolkit but no Debian packages, so this compiles the few sources it needs directly (no
 # meson, no GStreamer) against OpenBLAS and cJSON unpacked under .device/sys by
 # tools/gpu-fetch-debs.sh (carry .device there).  Logs go to $OUT (default ./gpu-out).
-#   tools/gpu-check.sh [--no-bench]
+#   tools/gpu-check.sh [--no-bench] [--sanitize] [--profile]
+# --sanitize also runs test_loss_cuda and test_aligner_cuda under compute-sanitizer memcheck.
+# --profile runs only Nsight Compute over the SW kernels (forward and backward, per-cell and
+# scalar gaps; bench_sw_cuda --quick --only PAIRS T for 8, 256, 1024 and 4096 pairs of
+# 256 x 256) into $OUT/ncu.txt, no tests.
 # Budget: build ~1 min, tests ~40 s, benchmarks ~1-2 min (8 to 4096 pairs) (bench_sw_cuda, then the PyTorch
 # baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/gpu-out}
 bench=1
-[ "${1:-}" = "--no-bench" ] && bench=0
+sanitize=0
+profile=0
+for a in "$@"; do
+  case "$a" in
+    --no-bench) bench=0 ;;
+    --sanitize) sanitize=1 ;;
+    --profile) profile=1 ;;
+    *) echo "gpu-check: unknown option $a (use --no-bench, --sanitize, --profile)"; exit 2 ;;
+  esac
+done
 mkdir -p "$out"
 export PATH="$PATH:/usr/local/cuda/bin"
 cuda=$(dirname "$(dirname "$(command -v nvcc)")")
@@ -61,6 +74,27 @@ awk '/Compiling entry function/{match($0, /_Z[^'"'"']*/); k=substr($0, RSTART, R
   "$out/build.log" | sed 's/ptxas info *: //; s/    / /g' |
   sed 's/_Z[^:]*\(sw_[a-z]*_kernel\)ILb\([01]\)ELi\([0-9]\)E[^:]*/\1<per_cell=\2,Wmax=\3>/' | sort -u
 
+if [ "$profile" = 1 ]; then
+  # bench_sw_cuda --quick launches, per gap kind: 2 warm-up, 6 + 8 timed (fwd, bwd), 8
+  # end-to-end (per-cell only); skip the warm-up pair of each kind, profile the next pair
+  rc=0
+  for cfg in "8 256" "256 256" "1024 256" "4096 256"; do
+    for kind in "per-cell 2" "scalar 26"; do
+      set -- $kind
+      echo "================ ncu: $cfg pairs x T, $1 gaps" | tee -a "$out/ncu.txt"
+      # shellcheck disable=SC2086
+      timeout 150 ncu -k regex:'sw_(fwd|bwd)_kernel' --launch-skip "$2" --launch-count 2 \
+        --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+        --section SchedulerStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+        "$obj/bench_sw_cuda" --quick --only $cfg >> "$out/ncu.txt" 2>&1 || rc=1
+    done
+  done
+  grep -E '^=====|sw_(fwd|bwd)_kernel|Duration|Achieved Occupancy|Theoretical Occupancy|Memory Throughput|DRAM Throughput|Compute \(SM\) Throughput|Issued Warp|No Eligible|Warp Cycles Per Issued|Registers Per' \
+    "$out/ncu.txt" | cut -c1-150
+  rm -rf "$obj"
+  exit "$rc"
+fi
+
 run_test() { # name; sets rc_<name>
   local name=$1
   shift
@@ -108,6 +142,26 @@ if [ "$bench" = 1 ]; then
   echo "bench_loss_cuda: exit $rc_loss, $((SECONDS - t)) s"
 fi
 
+rc_san=-
+if [ "$sanitize" = 1 ]; then
+  echo "================ compute-sanitizer memcheck: test_loss_cuda, test_aligner_cuda"
+  t=$SECONDS
+  rc_san=0
+  san=$(command -v compute-sanitizer || echo "$cuda/compute-sanitizer/compute-sanitizer")
+  for tcase in "test_loss_cuda $root/tests/ref" "test_aligner_cuda --no-emulate"; do
+    # shellcheck disable=SC2086
+    timeout 100 "$san" --tool memcheck --leak-check full --error-exitcode 9 \
+      $obj/$tcase > "$out/sanitize.log.part" 2>&1
+    r=$?
+    { echo "---- $tcase: exit $r"; cat "$out/sanitize.log.part"; } >> "$out/sanitize.log"
+    grep -E '^=+ (ERROR SUMMARY|LEAK SUMMARY)|Invalid|exit' "$out/sanitize.log.part" | head -20
+    echo "$tcase under memcheck: exit $r"
+    [ "$r" = 0 ] || rc_san=$r
+  done
+  rm -f "$out/sanitize.log.part"
+  echo "sanitize: $((SECONDS - t)) s"
+fi
+
 # value of key=... on the first BENCH / TORCH line of a file containing every pattern
 val() { # file key pattern...
   local f=$1 k=$2 l
@@ -127,6 +181,7 @@ lsumm=$(grep '^summary' "$out/test_loss_cuda.log" | sed 's/^summary //; s/|/\//g
 echo "| test_loss_cuda: lac_cuda_loss vs lac_loss (CPU) on tests/ref/loss_* and a masked sweep: terms, de1, de2, dgo, dge (masked cases included); ${lsumm:-no summary} | $card | $(result "$rc_test_loss_cuda") |"
 asumm=$(grep -E '^  gpu, largest err/tol' "$out/test_aligner_cuda.log" | sed 's/^  gpu, largest err\/tol against //; s/|/\//g' | paste -sd ';' -)
 echo "| test_aligner_cuda: lac_aligner with a CUDA backend (tables kept on the device, several backwards per forward) vs the double reference and the CPU aligner; largest err/tol against ${asumm:-no summary} | $card | $(result "$rc_test_aligner_cuda") |"
+[ "$sanitize" = 1 ] && echo "| compute-sanitizer memcheck (leak check) of test_loss_cuda and test_aligner_cuda | $card | $(result "$rc_san") |"
 if [ "$bench" = 1 ] && [ "$rc_bench" = 77 ]; then
   echo "| bench_sw_cuda, bench_sw_torch_gpu.py | $card | skipped (no GPU) |"
 elif [ "$bench" = 1 ]; then
@@ -165,7 +220,7 @@ rc=77
 for r in "$rc_test_cuda" "$rc_test_sw_cuda" "$rc_test_loss_cuda" "$rc_test_aligner_cuda"; do
   case "$r" in 0) [ "$rc" = 77 ] && rc=0 ;; 77) ;; *) rc=1 ;; esac
 done
-for r in "$rc_bench" "$rc_loss"; do
+for r in "$rc_bench" "$rc_loss" "$rc_san"; do
   case "$r" in -|0|77) ;; *) rc=1 ;; esac
 done
 exit "$rc"
