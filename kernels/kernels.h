@@ -20,7 +20,8 @@ int lac_cuda_epilogue(float *y, int cout, size_t plane, const float *b, const fl
  *
  * Packed layout of a batch.  Every per-cell buffer (S, per-cell go/ge, M, X, Y, gM, dS,
  * per-cell dgo/dge) holds pair p's [n][ld] row-major block at dims[p].off floats: cell (i, j)
- * of pair p is buf[off + i * ld + j].  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a
+ * of pair p is buf[off + i * ld + j] (X and Y: the same block, in the order
+ * lac_cuda_sw_layout says; only the backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a
  * multiple of 8; off a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives);
  * blocks do not overlap.  Columns m .. ld-1 are padding: read as inputs (any finite or not
  * value: they never reach a result) and written with unspecified values (dS, dgo, dge: 0).
@@ -71,6 +72,13 @@ int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, floa
  * thread-safe).  Results are the same up to float rounding; speed and registers differ.
  * Returns 0, or -1 (nothing changed) for other values. */
 int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
+
+/* From how many pairs a launch stores the forward's X and Y tables in the warp's order
+ * (kernels/sw_affine.cu, xy_at) rather than row-major: default 512 (0 = always).  Only the
+ * backward reads X and Y, and a forward and its backward must see the same setting and pair
+ * count.  Process-wide like lac_cuda_sw_tune, for tests and benchmarks.  Returns 0, or -1
+ * (nothing changed) for a negative count. */
+int lac_cuda_sw_layout(int skew_min_pairs);
 
 /* ---------------------------------------------------------------- CUDA backend scratch
  * (lib/cuda/cuda_backend.c; host side only, for lib/cuda/cuda_align.c and the tests).

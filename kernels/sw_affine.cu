@@ -19,7 +19,10 @@
  * left push (2 values) and the diagonal push (3 values) of its strip's first cell to lane
  * l-1 with __shfl_down_sync (lane 31 of an earlier band gets them from a per-pair scratch
  * that lane 0 of the later band wrote).  No block barriers; __syncwarp between bands.
- * Global loads of the next row are issued one step ahead (software prefetch).
+ * Global loads of the next row are issued one step ahead (software prefetch).  Launches of
+ * many pairs (lac_cuda_sw_layout, default 512) keep X and Y in the warp's order (xy_at) so
+ * that a warp's stores and loads of them are contiguous; each kernel is built for both
+ * orders (template SK), and the row-major build is the kernel as it was before that order.
  *
  * Numerics: smax_t(v) = mx + t ln2 log2(sum_k 2^((v_k - mx) log2e / t)) with the ex2 / lg2 /
  * rcp approximations of the SFU (ftz; relative error ~2^-22); the two-term smax of X is
@@ -56,6 +59,13 @@
  * (nvcc 13.0 -Xptxas -v, sm_90, scalar / per-cell gaps): forward 80 / 128 at 8, 64 / 80 at
  * 4; backward 241 / 255 at 8, 128 / 156 at 4; no spills, no stack. */
 static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
+/* Launches of at least this many pairs store X and Y in the warp's order (xy_at), smaller
+ * ones row-major (lac_cuda_sw_layout).  Measured on one H200, same call (docs/BENCHMARKS.md):
+ * at 1024 and 4096 pairs, where Nsight Compute showed the kernels bound by L2 requests (L2
+ * 80 %, DRAM 36 %), the warp's order made forward + backward 1.2-1.7x faster (per-cell
+ * gaps, T = 64 and 256; scalar gaps 0.97-1.7x); at 8 and 256 pairs, where one or two warps
+ * per SM wait on their own instruction latency, its address arithmetic made it 0.8-0.95x. */
+static int sw_skew_pairs = 512;
 
 namespace {
 
@@ -214,6 +224,8 @@ SW_HD int sw_pick_w(int m, int wmax) {
 
 struct Pair {
   int n, m, ld;
+  int skew;        /* X, Y in the warp's order (xy_at), else row-major */
+  int wl, wlg;     /* strip width of that order, sw_pick_w(m, 8), and its log2 */
   float inv, tl2;  /* log2(e) / tau, tau ln 2 */
   float vthr;      /* 32 tau: the forward's V sum rescales when M passes its max by this */
   float go, ge;    /* scalar penalties (per_cell = 0) */
@@ -229,6 +241,58 @@ SW_HD int lanes_used(int m, int b, int W) {
   const int left = m - b * 32 * W;
   const int cols = left < 32 * W ? left : 32 * W;
   return (cols + W - 1) / W;
+}
+
+/* ---------------------------------------------------------------- the X and Y tables
+ *
+ * X and Y are the kernels' own (only the backward reads them), so they are stored for the
+ * warp rather than row-major: cell (i, c) of band b = c / (32 wl), lane l and strip offset k
+ * of the default strips (wl = sw_pick_w(m, 8), whatever width a launch is tuned to) lives at
+ * row (i + l) mod n and column c, except that in a full band of wl = 8 the column is
+ * b*256 + (k/4)*128 + 4l + k%4.  At a step of the wavefront every lane of a warp of width wl
+ * is on row i = s - l of its strip (backward: the mirror), so the warp's 32 strips of one
+ * table share one stored row: each float4 (or float2, float) the warp moves is one
+ * contiguous run of 512 bytes (or 256, 128) instead of 32 scattered pieces of rows.  The
+ * map is a bijection of the pair's n x ld block (rows shift by a fixed l per column; the
+ * column map permutes within a full band).  A launch tuned to width 4 where wl = 8 moves
+ * one float4 per strip and table. */
+SW_HD bool xy_permuted(const Pair &P, int c) { /* c's band is a full band of wl = 8 */
+  return P.skew && P.wl == 8 && ((c >> 8) + 1) * 256 <= P.ld;
+}
+SW_HD size_t xy_at(const Pair &P, int i, int c) {
+  if (!P.skew) return (size_t)i * P.ld + c;
+  const int l = (c >> P.wlg) & 31, k = c & (P.wl - 1);
+  int r = i + l;
+  if (r >= P.n) r -= P.n;
+  if (r >= P.n) r %= P.n; /* n < 32 */
+  const int col = xy_permuted(P, c) ? (c & ~255) + ((k >> 2) << 7) + 4 * l + (k & 3) : c;
+  return (size_t)r * P.ld + col;
+}
+
+/* the W cells (i, c0 .. c0 + W - 1) of a strip, c0 a multiple of W.  W <= wl (a launch's
+ * width is wl or, tuned, 4 where wl is 8), so the strip lies in one strip of the layout: its
+ * cells are contiguous, or two float4 128 floats apart (W = 8 in a permuted band). */
+template <int W> SW_HD void xy_store(const Pair &P, float *T, int i, int c0, const float *v) {
+  const size_t a = xy_at(P, i, c0);
+  if constexpr (W == 8) {
+    if (xy_permuted(P, c0)) {
+      stw<4>(T + a, v);
+      stw<4>(T + a + 128, v + 4);
+      return;
+    }
+  }
+  stw<W>(T + a, v);
+}
+template <int W> SW_HD void xy_load(const Pair &P, const float *T, int i, int c0, float *v) {
+  const size_t a = xy_at(P, i, c0);
+  if constexpr (W == 8) {
+    if (xy_permuted(P, c0)) {
+      ldw<4>(T + a, v);
+      ldw<4>(T + a + 128, v + 4);
+      return;
+    }
+  }
+  ldw<W>(T + a, v);
 }
 
 /* ---------------------------------------------------------------- forward lane
@@ -267,8 +331,9 @@ SW_UNROLL
     const int c0 = b * 32 * W + lane * W;
     if (lane == 0 && b > 0) { /* row 0's left neighbour */
       bM = P.M[c0 - 1];
-      bX = P.X[c0 - 1];
-      bY = P.Y[c0 - 1];
+      const size_t a = P.skew ? xy_at(P, 0, c0 - 1) : (size_t)(c0 - 1);
+      bX = P.X[a];
+      bY = P.Y[a];
     }
     if (c0 < P.m) load_in(P, (size_t)c0, cS, cG, cE); /* row 0 */
   }
@@ -283,8 +348,9 @@ SW_UNROLL
       if (b > 0 && i + 1 < P.n) {
         const size_t q = (size_t)(i + 1) * P.ld + c0 - 1;
         bM = P.M[q];
-        bX = P.X[q];
-        bY = P.Y[q];
+        const size_t a = P.skew ? xy_at(P, i + 1, c0 - 1) : q;
+        bX = P.X[a];
+        bY = P.Y[a];
       } else {
         bM = bX = bY = SW_NEG;
       }
@@ -330,8 +396,13 @@ SW_UNROLL
       if (c0 + k < P.m) part += sw_ex2((uM[k] - vmx) * P.inv);
     vsum += (double)part;
     stw<W>(P.M + row, uM);
-    stw<W>(P.X + row, uX);
-    stw<W>(P.Y + row, uY);
+    if (P.skew) {
+      xy_store<W>(P, P.X, i, c0, uX);
+      xy_store<W>(P, P.Y, i, c0, uY);
+    } else {
+      stw<W>(P.X + row, uX);
+      stw<W>(P.Y + row, uY);
+    }
 SW_UNROLL
     for (int k = 0; k < W; k++) {
       cS[k] = nS[k];
@@ -371,14 +442,20 @@ SW_UNROLL
     const size_t row = (size_t)i * P.ld + c0;
     if (c0 > 0) {
       tM[0] = P.M[row - 1];
-      tX[0] = P.X[row - 1];
-      tY[0] = P.Y[row - 1];
+      const size_t a = P.skew ? xy_at(P, i, c0 - 1) : row - 1;
+      tX[0] = P.X[a];
+      tY[0] = P.Y[a];
     } else {
       tM[0] = tX[0] = tY[0] = SW_NEG;
     }
     ldw<W>(P.M + row, tM + 1);
-    ldw<W>(P.X + row, tX + 1);
-    ldw<W>(P.Y + row, tY + 1);
+    if (P.skew) {
+      xy_load<W>(P, P.X, i, c0, tX + 1);
+      xy_load<W>(P, P.Y, i, c0, tY + 1);
+    } else {
+      ldw<W>(P.X + row, tX + 1);
+      ldw<W>(P.Y + row, tY + 1);
+    }
   }
 
   SW_HD void load_in(const Pair &P, int i, int c0, float *g, float *e, float *q) {
@@ -523,13 +600,16 @@ SW_UNROLL
 
 /* ---------------------------------------------------------------- pair setup */
 
-SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell,
+SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell, int skew,
                      const float *S, const float *go, const float *ge, const float *M,
                      const float *X, const float *Y) {
   Pair P;
   P.n = d.n;
   P.m = d.m;
   P.ld = d.ld;
+  P.skew = skew;
+  P.wl = sw_pick_w(d.m, 8);
+  P.wlg = P.wl == 8 ? 3 : P.wl == 4 ? 2 : P.wl == 2 ? 1 : 0;
   P.inv = (float)(1.4426950408889634 / (double)tau);
   P.tl2 = (float)((double)tau * 0.6931471805599453);
   P.vthr = 32.0f * tau;
@@ -591,7 +671,7 @@ __device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx
   *vsum = L.vsum;
 }
 
-template <bool PC, int FW>
+template <bool PC, int FW, bool SK>
 __global__ void __launch_bounds__(32) sw_fwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims,
                                                      float tau, const float *S, const float *go,
                                                      const float *ge, float *M, float *X,
@@ -599,7 +679,7 @@ __global__ void __launch_bounds__(32) sw_fwd_kernel(int n_pairs, const lac_cuda_
   const int p = blockIdx.x, lane = threadIdx.x;
   if (p >= n_pairs) return;
   const lac_cuda_sw_dims d = dims[p];
-  const Pair P = make_pair(d, tau, p, PC, S, go, ge, M, X, Y);
+  const Pair P = make_pair(d, tau, p, PC, SK, S, go, ge, M, X, Y);
   float vmx;
   double vsum;
   switch (sw_pick_w(P.m, FW)) {
@@ -646,7 +726,7 @@ __device__ __forceinline__ void bwd_pair_dev(const Pair &P, int lane, double *sg
   *sge = L.sge;
 }
 
-template <bool PC, int FW>
+template <bool PC, int FW, bool SK>
 __global__ void __launch_bounds__(32)
     sw_bwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *go,
                   const float *ge, const float *M, const float *X, const float *Y,
@@ -655,7 +735,7 @@ __global__ void __launch_bounds__(32)
   const int p = blockIdx.x, lane = threadIdx.x;
   if (p >= n_pairs) return;
   const lac_cuda_sw_dims d = dims[p];
-  Pair P = make_pair(d, tau, p, PC, NULL, go, ge, M, X, Y);
+  Pair P = make_pair(d, tau, p, PC, SK, NULL, go, ge, M, X, Y);
   const size_t off = (size_t)d.off;
   P.gM = gM ? gM + off : NULL;
   P.gV = gV ? gV[p] : 0.0f;
@@ -767,8 +847,16 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, fl
                                    float *vstat, void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-#define SW_LAUNCH_F(pc, fw) \
-  sw_fwd_kernel<pc, fw><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, V, vstat)
+  const int skew = n_pairs >= sw_skew_pairs;
+#define SW_LAUNCH_F(pc, fw)                                                                     \
+  do {                                                                                          \
+    if (skew)                                                                                   \
+      sw_fwd_kernel<pc, fw, true><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, \
+                                                          V, vstat);                            \
+    else                                                                                        \
+      sw_fwd_kernel<pc, fw, false><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X,  \
+                                                           Y, V, vstat);                        \
+  } while (0)
   if (per_cell) {
     if (sw_fwd_wmax == 4) SW_LAUNCH_F(true, 4);
     else SW_LAUNCH_F(true, 8);
@@ -788,9 +876,16 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, f
                                     void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-#define SW_LAUNCH_B(pc, fw)                                                                    \
-  sw_bwd_kernel<pc, fw><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y, vstat, gV, \
-                                                gM, dS, dgo, dge, work)
+  const int skew = n_pairs >= sw_skew_pairs;
+#define SW_LAUNCH_B(pc, fw)                                                                   \
+  do {                                                                                         \
+    if (skew)                                                                                  \
+      sw_bwd_kernel<pc, fw, true><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y, \
+                                                          vstat, gV, gM, dS, dgo, dge, work);  \
+    else                                                                                       \
+      sw_bwd_kernel<pc, fw, false><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y, \
+                                                           vstat, gV, gM, dS, dgo, dge, work); \
+  } while (0)
   if (per_cell) {
     if (sw_bwd_wmax == 4) SW_LAUNCH_B(true, 4);
     else SW_LAUNCH_B(true, 8);
@@ -806,8 +901,9 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
                                            int per_cell, const float *S, const float *go,
                                            const float *ge, float *M, float *X, float *Y,
                                            float *V, float *vstat) {
+  const int skew = n_pairs >= sw_skew_pairs;
   for (int p = 0; p < n_pairs; p++) {
-    const Pair P = make_pair(dims[p], tau, p, per_cell, S, go, ge, M, X, Y);
+    const Pair P = make_pair(dims[p], tau, p, per_cell, skew, S, go, ge, M, X, Y);
     float mx;
     double sum;
     const int W = sw_pick_w(P.m, sw_fwd_wmax);
@@ -829,9 +925,10 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
                                             const float *vstat, const float *gV,
                                             const float *gM, float *dS, float *dgo, float *dge,
                                             float *work) {
+  const int skew = n_pairs >= sw_skew_pairs;
   for (int p = 0; p < n_pairs; p++) {
     const lac_cuda_sw_dims d = dims[p];
-    Pair P = make_pair(d, tau, p, per_cell, NULL, go, ge, M, X, Y);
+    Pair P = make_pair(d, tau, p, per_cell, skew, NULL, go, ge, M, X, Y);
     const size_t off = (size_t)d.off;
     P.gM = gM ? gM + off : NULL;
     P.gV = gV ? gV[p] : 0.0f;
@@ -858,6 +955,12 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
       if (dge) dge[p] = (float)sge;
     }
   }
+  return 0;
+}
+
+extern "C" int lac_cuda_sw_layout(int skew_min_pairs) {
+  if (skew_min_pairs < 0) return -1;
+  sw_skew_pairs = skew_min_pairs;
   return 0;
 }
 

@@ -413,26 +413,32 @@ int main(int argc, char **argv) {
          "max|ref|)); err/tol <= 1 passes, (abs err, shape) of the worst pair\n",
          TOL_V, TOL_M, TOL_G);
   /* runs: per_cell x tau with the default strip widths (8/8), then two with the narrower
-   * widths of lac_cuda_sw_tune (more bands per pair: m > 128 has 2-8 of them) */
+   * widths of lac_cuda_sw_tune (more bands per pair: m > 128 has 2-8 of them); the last
+   * four again with X, Y in the warp's order (lac_cuda_sw_layout(0); by default only
+   * launches of 512 pairs or more use it), including strips of 4 in a layout of 8 */
   const struct {
     int per_cell;
     float tau;
-    int fw, bw;
-  } runs[8] = {{0, 0.1f, 8, 8}, {0, 0.8f, 8, 8}, {0, 2.0f, 8, 8}, {1, 0.1f, 8, 8},
-               {1, 0.8f, 8, 8}, {1, 2.0f, 8, 8}, {1, 0.8f, 4, 4}, {0, 2.0f, 8, 4}};
+    int fw, bw, skew;
+  } runs[] = {{0, 0.1f, 8, 8, 0}, {0, 0.8f, 8, 8, 0}, {0, 2.0f, 8, 8, 0}, {1, 0.1f, 8, 8, 0},
+              {1, 0.8f, 8, 8, 0}, {1, 2.0f, 8, 8, 0}, {1, 0.8f, 4, 4, 0}, {0, 2.0f, 8, 4, 0},
+              {1, 0.8f, 8, 8, 1}, {0, 2.0f, 8, 8, 1}, {1, 0.8f, 4, 4, 1}, {1, 0.8f, 8, 4, 1}};
+  const int n_runs = (int)(sizeof runs / sizeof runs[0]);
   int fails_emu = 0, fails_gpu = 0;
   double worst_emu[O_N] = {0}, worst_gpu[O_N] = {0};
-  for (int run = 0; run < 8; run++) {
+  for (int run = 0; run < n_runs; run++) {
     const int per_cell = runs[run].per_cell;
     const float tau = runs[run].tau;
     CHECK(lac_cuda_sw_tune(runs[run].fw, runs[run].bw) == 0, "lac_cuda_sw_tune");
+    CHECK(lac_cuda_sw_layout(runs[run].skew ? 0 : 512) == 0, "lac_cuda_sw_layout");
     batch B;
     batch_make(&B, run, per_cell, tau);
     double t0 = now();
     reference(&B);
-    printf("run %d: per_cell=%d tau=%g, strip widths <= %d (forward) / %d (backward), %d pairs, "
-           "reference %.2fs\n",
-           run, per_cell, (double)tau, runs[run].fw, runs[run].bw, B.np, now() - t0);
+    printf("run %d: per_cell=%d tau=%g, strip widths <= %d (forward) / %d (backward), X/Y %s, "
+           "%d pairs, reference %.2fs\n",
+           run, per_cell, (double)tau, runs[run].fw, runs[run].bw,
+           runs[run].skew ? "in the warp's order" : "row-major", B.np, now() - t0);
     score sc;
     struct {
       const char *label;
@@ -466,6 +472,8 @@ int main(int argc, char **argv) {
     batch_free(&B);
   }
   lac_cuda_sw_tune(8, 8);
+  lac_cuda_sw_layout(512);
+  CHECK(lac_cuda_sw_layout(-1) == -1, "lac_cuda_sw_layout(-1) refused");
   check_args(gpu);
   printf("summary: largest err/tol over all runs:");
   for (int pass = 0; pass < 2; pass++) {

@@ -4,11 +4,13 @@
 # toolkit but no Debian packages, so this compiles the few sources it needs directly (no
 # meson, no GStreamer) against OpenBLAS and cJSON unpacked under .device/sys by
 # tools/gpu-fetch-debs.sh (carry .device there).  Logs go to $OUT (default ./gpu-out).
-#   tools/gpu-check.sh [--no-bench] [--sanitize] [--profile]
+#   tools/gpu-check.sh [--no-bench|--quick] [--sanitize] [--profile] [--sw-bench-only]
+# --quick: the tests and bench_sw_cuda without --tune, not the PyTorch and loss benchmarks.
 # --sanitize also runs test_loss_cuda and test_aligner_cuda under compute-sanitizer memcheck.
 # --profile runs only Nsight Compute over the SW kernels (forward and backward, per-cell and
 # scalar gaps; bench_sw_cuda --quick --only PAIRS T for 8, 256, 1024 and 4096 pairs of
-# 256 x 256) into $OUT/ncu.txt, no tests.
+# 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (an A/B
+# of two trees on one card: run it in the other tree, then this script in this one).
 # Budget: build ~1 min, tests ~40 s, benchmarks ~1-2 min (8 to 4096 pairs) (bench_sw_cuda, then the PyTorch
 # baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA).
 set -uo pipefail
@@ -17,12 +19,16 @@ out=${OUT:-$root/gpu-out}
 bench=1
 sanitize=0
 profile=0
+swonly=0
+quick=0
 for a in "$@"; do
   case "$a" in
     --no-bench) bench=0 ;;
     --sanitize) sanitize=1 ;;
     --profile) profile=1 ;;
-    *) echo "gpu-check: unknown option $a (use --no-bench, --sanitize, --profile)"; exit 2 ;;
+    --sw-bench-only) swonly=1 ;;
+    --quick) quick=1 ;;
+    *) echo "gpu-check: unknown option $a (use --no-bench, --quick, --sanitize, --profile, --sw-bench-only)"; exit 2 ;;
   esac
 done
 mkdir -p "$out"
@@ -95,6 +101,14 @@ if [ "$profile" = 1 ]; then
   exit "$rc"
 fi
 
+if [ "$swonly" = 1 ]; then
+  timeout 240 "$obj/bench_sw_cuda" > "$out/bench_sw_cuda.log" 2>&1
+  rc=$?
+  grep -v '^BENCH' "$out/bench_sw_cuda.log"
+  rm -rf "$obj"
+  exit "$rc"
+fi
+
 run_test() { # name; sets rc_<name>
   local name=$1
   shift
@@ -123,10 +137,15 @@ rc_loss=-
 if [ "$bench" = 1 ]; then
   echo "================ bench_sw_cuda"
   t=$SECONDS
-  timeout 240 "$obj/bench_sw_cuda" --tune > "$out/bench_sw_cuda.log" 2>&1
+  tune=--tune
+  [ "$quick" = 1 ] && tune=
+  # shellcheck disable=SC2086
+  timeout 240 "$obj/bench_sw_cuda" $tune > "$out/bench_sw_cuda.log" 2>&1
   rc_bench=$?
   grep -v '^BENCH' "$out/bench_sw_cuda.log"
   echo "bench_sw_cuda: exit $rc_bench, $((SECONDS - t)) s"
+fi
+if [ "$bench" = 1 ] && [ "$quick" = 0 ]; then
   echo "================ bench_sw_torch_gpu.py (PyTorch baseline)"
   t=$SECONDS
   timeout 180 "${PYTHON:-python3}" "$root/bench/bench_sw_torch_gpu.py" --pairs 8 --T 64 256 --reps 5 --check \
