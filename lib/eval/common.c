@@ -38,6 +38,14 @@ int lac_eval_threads(const lac_eval_params *p) {
 #endif
 }
 
+int lac_eval_thread_id(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 lac_status lac_eval_check_videos(const lac_eval_video *v, int n, const char *what, int min_videos,
                                  int need_labels, int *dim, int *n_phases, lac_error *err) {
   if (n < min_videos)

@@ -49,6 +49,9 @@ lac_status lac_eval_gather_val(const lac_eval_video *val, int n_val, int stride,
 /* Threads for our OpenMP loops: params->n_threads, or OpenMP's default when 0. */
 int lac_eval_threads(const lac_eval_params *p);
 
+/* The calling thread's number in an OpenMP team (0 outside one, or without OpenMP). */
+int lac_eval_thread_id(void);
+
 /* ---------------------------------------------------------------- L-BFGS */
 
 /* Objective: returns f(x) and writes its gradient to g (both length n).  A non-finite

@@ -25,10 +25,6 @@
 
 #include "eval_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 typedef struct {
   int64_t x, y;
 } xy_pair;
@@ -179,10 +175,7 @@ lac_status lac_eval_kendall_tau_ex(const lac_eval_video *val, int n_val, int str
   }
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
   for (int i = 0; i < n_val; i++) {
-    int th = 0;
-#ifdef _OPENMP
-    th = omp_get_thread_num();
-#endif
+    const int th = lac_eval_thread_id();
     int64_t *x = ws + (size_t)th * per, *nn = x + maxq, *work = nn + maxq;
     int64_t qa = f.start[i], nq = f.start[i + 1] - qa;
     for (int64_t t = 0; t < nq; t++) x[t] = t;

@@ -19,10 +19,6 @@
 
 #include "eval_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 /* Insert (d, idx) into the sorted top list (cnt entries, capacity cap); candidates arrive
  * in increasing idx, so an equal distance goes after the entries already there. */
 static void top_insert(double *bd, int64_t *bi, int *cnt, int cap, double d, int64_t idx) {
@@ -69,10 +65,7 @@ lac_status lac_eval_precision_at_k_ex(const lac_eval_video *val, int n_val, int 
   }
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
   for (int i = 0; i < n_val; i++) {
-    int th = 0;
-#ifdef _OPENMP
-    th = omp_get_thread_num();
-#endif
+    const int th = lac_eval_thread_id();
     double *tbd = bd + (size_t)th * kmax;
     int64_t *tbi = bi + (size_t)th * kmax;
     int64_t qa = f.start[i], qb = f.start[i + 1], nq = qb - qa, ncand = f.n - nq;
