@@ -101,6 +101,13 @@ static GstBuffer *rgb_buffer(const guint8 *frame, int w, int h, guint64 i) {
   return b;
 }
 
+/* push frame i of `frames` (S x S RGB, 40 ms apart) into h; it must be accepted */
+static void push_frame(GstHarness *h, const guint8 *frames, int i) {
+  fail_unless_equals_int(
+      gst_harness_push(h, rgb_buffer(frames + (gsize)i * S * S * 3, S, S, (guint64)i)),
+      GST_FLOW_OK);
+}
+
 /* Embeddings of `n` S x S frames from a fresh session: pushed `per_push` at a time with
  * max_batch `batch`, flushed at the end.  out: n_steps x DIM by step; full: per step. */
 static float *oracle_with(const lac_model *model, const guint8 *frames, int n, int window,
@@ -242,8 +249,7 @@ GST_START_TEST(test_values_causal) {
   float *want = oracle(f, n, 0, LAC_WINDOW_CAUSAL, 1, 1, full);
   GstHarness *h = encoder(NULL, RGB_CAPS(80, 80));
   for (int i = 0; i < n; i++) {
-    fail_unless_equals_int(gst_harness_push(h, rgb_buffer(f + (gsize)i * S * S * 3, S, S, i)),
-                           GST_FLOW_OK);
+    push_frame(h, f, i);
     /* causal: each frame leaves at once */
     fail_unless_equals_int(gst_harness_buffers_in_queue(h), 1);
     GstLacEmbeddingFlags fl = i < TRAIN_LEN - 1 ? GST_LAC_EMBEDDING_FLAG_WINDOW_PARTIAL : 0;
@@ -291,8 +297,7 @@ GST_START_TEST(test_centred_window) {
   fail_unless_equals_uint64(gst_harness_query_latency(h), 10 * GST_MSECOND + 2 * 40 * GST_MSECOND);
   int pulled = 0;
   for (int i = 0; i < n; i++) {
-    fail_unless_equals_int(gst_harness_push(h, rgb_buffer(f + (gsize)i * S * S * 3, S, S, i)),
-                           GST_FLOW_OK);
+    push_frame(h, f, i);
     fail_unless_equals_int(gst_harness_buffers_in_queue(h), i >= 2 ? 1 : 0);
     while (gst_harness_buffers_in_queue(h) > 0) {
       pull_check(h, want + (gsize)pulled * DIM,
@@ -324,8 +329,7 @@ GST_START_TEST(test_frame_stride) {
   float *want = oracle(sub, 3, 0, LAC_WINDOW_CAUSAL, 1, 1, NULL);
   GstHarness *h = encoder("frame-stride=3", RGB_CAPS(80, 80));
   for (int i = 0; i < n; i++) {
-    fail_unless_equals_int(gst_harness_push(h, rgb_buffer(f + (gsize)i * S * S * 3, S, S, i)),
-                           GST_FLOW_OK);
+    push_frame(h, f, i);
     GstLacEmbeddingFlags fl = GST_LAC_EMBEDDING_FLAG_WINDOW_PARTIAL;
     if (i % 3) fl |= GST_LAC_EMBEDDING_FLAG_REUSED;
     pull_check(h, want + (gsize)(i / 3) * DIM, fl, (guint64)(i / 3),
@@ -403,8 +407,7 @@ GST_START_TEST(test_context_two) {
   gst_harness_set_src_caps_str(h, RGB_CAPS(80, 80));
   fail_unless_equals_uint64(gst_harness_query_latency(h), 40 * GST_MSECOND);
   for (int i = 0; i < n; i++) {
-    fail_unless_equals_int(gst_harness_push(h, rgb_buffer(f + (gsize)i * S * S * 3, S, S, i)),
-                           GST_FLOW_OK);
+    push_frame(h, f, i);
     fail_unless_equals_int(gst_harness_buffers_in_queue(h), i % 2 ? 2 : 0);
     if (i % 2 == 0) continue;
     for (int j = i - 1; j <= i; j++)
@@ -425,8 +428,7 @@ GST_START_TEST(test_flush_reset) {
   float *b = oracle(f + (gsize)n * S * S * 3, n, 4, LAC_WINDOW_CENTRED, 1, 1, full);
   GstHarness *h = encoder("window=4 window-mode=centred", RGB_CAPS(80, 80));
   for (int i = 0; i < n; i++)
-    fail_unless_equals_int(gst_harness_push(h, rgb_buffer(f + (gsize)i * S * S * 3, S, S, i)),
-                           GST_FLOW_OK);
+    push_frame(h, f, i);
   fail_unless_equals_int(gst_harness_buffers_in_queue(h), n - 2);
   for (int i = 0; i < n - 2; i++) gst_buffer_unref(gst_harness_pull(h));
   fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
@@ -463,8 +465,7 @@ GST_START_TEST(test_qos_skips_late_frames) {
   fail_unless(gst_harness_push_upstream_event(
       h, gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 0.5, (GstClockTimeDiff)GST_SECOND, 0)));
   for (int i = 1; i < n; i++) {
-    fail_unless_equals_int(gst_harness_push(h, rgb_buffer(f + (gsize)i * S * S * 3, S, S, i)),
-                           GST_FLOW_OK);
+    push_frame(h, f, i);
     pull_check(h, want, GST_LAC_EMBEDDING_FLAG_WINDOW_PARTIAL | GST_LAC_EMBEDDING_FLAG_REUSED, 0,
                (GstClockTime)i * 40 * GST_MSECOND);
   }
@@ -510,8 +511,7 @@ GST_START_TEST(test_messages) {
     GstBus *bus = gst_bus_new();
     gst_element_set_bus(h->element, bus);
     for (int i = 0; i < n; i++) {
-      fail_unless_equals_int(gst_harness_push(h, rgb_buffer(f + (gsize)i * S * S * 3, S, S, i)),
-                             GST_FLOW_OK);
+      push_frame(h, f, i);
       gst_buffer_unref(gst_harness_pull(h));
     }
     GstMessage *msg;
