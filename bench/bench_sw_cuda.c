@@ -276,7 +276,8 @@ int main(int argc, char **argv) {
     }
   }
   lac_cuda_sw_tune(8, 8);
-  if (!ran) fprintf(stderr, "bench_sw_cuda: --only %d %d is not a row of the table\n", only_np, only_T);
+  if (!ran)
+    fprintf(stderr, "bench_sw_cuda: --only %d %d is not a row of the table\n", only_np, only_T);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
   cudaFree(B.work);

@@ -18,18 +18,18 @@ int lac_cuda_epilogue(float *y, int cout, size_t plane, const float *b, const fl
 /* ---------------------------------------------------------------- smoothed SW-affine
  * (kernels/sw_affine.cu; semantics: include/lac/align.h, docs SW_AFFINE.md)
  *
- * Packed layout of a batch.  Every per-cell buffer (S, per-cell go/ge, M, X, Y, gM, dS,
- * per-cell dgo/dge) holds pair p's [n][ld] row-major block at dims[p].off floats: cell (i, j)
- * of pair p is buf[off + i * ld + j] (X and Y: the same block, in the order
- * lac_cuda_sw_layout says; only the backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a
- * multiple of 8; off a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives);
- * blocks do not overlap.  Columns m .. ld-1 are padding: read as inputs (any finite or not
- * value: they never reach a result) and written with unspecified values (dS, dgo, dge: 0).
- * Per-pair buffers (V, gV, scalar go/ge, scalar dgo/dge) hold one float per pair; vstat
- * holds 2 per pair (max M, 1 / sum exp((M - max) / tau): what the backward needs of V).
- * work (backward only) holds 10 * n floats per pair at dims[p].woff (scratch between bands).
- * Values: tau > 0 with log2(e) / tau finite; |S|, |go|, |ge| < 1e20 and finite (checked by
- * the host wrapper lac_cuda_sw, not here).  Throughput is best with the largest pairs first.
+ * Packed layout of a batch.  Every per-cell buffer (S, per-cell go/ge, M, X, Y, gM, dS, per-cell
+ * dgo/dge) holds pair p's [n][ld] row-major block at dims[p].off floats: cell (i, j) of pair p is
+ * buf[off + i * ld + j] (X and Y: the same block, in the order lac_cuda_sw_layout says; only the
+ * backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a multiple of 8; off
+ * a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives); blocks do not overlap.
+ * Columns m .. ld-1 are padding: read as inputs (any finite or not value: they never reach a
+ * result) and written with unspecified values (dS, dgo, dge: 0). Per-pair buffers (V, gV, scalar
+ * go/ge, scalar dgo/dge) hold one float per pair; vstat holds 2 per pair (max M, 1 / sum exp((M -
+ * max) / tau): what the backward needs of V). work (backward only) holds 10 * n floats per pair at
+ * dims[p].woff (scratch between bands). Values: tau > 0 with log2(e) / tau finite; |S|, |go|, |ge|
+ * < 1e20 and finite (checked by the host wrapper lac_cuda_sw, not here).  Throughput is best with
+ * the largest pairs first.
  */
 #define LAC_CUDA_SW_MAX_LEN 1024
 

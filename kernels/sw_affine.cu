@@ -57,7 +57,9 @@
 #endif
 /* The largest strip width of each direction: 8 (default) or 4, lac_cuda_sw_tune.  Registers
  * (nvcc 13.0 -Xptxas -v, sm_90, scalar / per-cell gaps): forward 80 / 128 at 8, 64 / 80 at
- * 4; backward 241 / 255 at 8, 128 / 156 at 4; no spills, no stack. */
+ * 4; backward 241 / 255 at 8, 128 / 155 at 4; no spills, no stack (the row-major builds;
+ * in the warp's order: forward 96 / 128 at 8, 64 / 96 at 4; backward 255 / 255 at 8,
+ * 128 / 163 at 4). */
 static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
 /* Launches of at least this many pairs store X and Y in the warp's order (xy_at), smaller
  * ones row-major (lac_cuda_sw_layout).  Measured on one H200, same call (docs/BENCHMARKS.md):
@@ -257,10 +259,10 @@ SW_HD int lanes_used(int m, int b, int W) {
  * column map permutes within a full band).  A launch tuned to width 4 where wl = 8 moves
  * one float4 per strip and table. */
 SW_HD bool xy_permuted(const Pair &P, int c) { /* c's band is a full band of wl = 8 */
-  return P.skew && P.wl == 8 && ((c >> 8) + 1) * 256 <= P.ld;
+  return P.wl == 8 && ((c >> 8) + 1) * 256 <= P.ld;
 }
+/* (the row-major order, P.skew = 0, is addressed by its callers directly) */
 SW_HD size_t xy_at(const Pair &P, int i, int c) {
-  if (!P.skew) return (size_t)i * P.ld + c;
   const int l = (c >> P.wlg) & 31, k = c & (P.wl - 1);
   int r = i + l;
   if (r >= P.n) r -= P.n;
