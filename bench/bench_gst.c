@@ -176,8 +176,14 @@ int main(int argc, char **argv) {
   const int S = a->input_size;
   int n = 0;
   uint8_t *frames = decode_all(video, S, &n);
-  if (!frames || n < a->context) {
-    fprintf(stderr, "bench_gst: cannot decode %s\n", video);
+  if (!frames) {
+    fprintf(stderr, "bench_gst: cannot decode %s (is it a video GStreamer can play?)\n", video);
+    return 1;
+  }
+  if (n < a->context) {
+    fprintf(stderr, "bench_gst: %s has %d frames; the model's context needs at least %d\n", video,
+            n, a->context);
+    free(frames);
     return 1;
   }
   printf("bench_gst: %s (%s %dx%d), %s: %d frames, %d threads, %d rounds\n", model_path,
