@@ -429,6 +429,12 @@ static void json_number(GString *s, double v) {
     g_string_append(s, "null");
 }
 
+/* Appends the text `before` (a separator and a key), then v as json_number does. */
+static void json_member(GString *s, const char *before, double v) {
+  g_string_append(s, before);
+  json_number(s, v);
+}
+
 /* The JSON form of the alignment file: {"reference": {frames, dim, model_id, phase_names},
  * "parameters": {...}, "offline_score", "frames": [{the CSV's columns}]}. */
 static GString *alignment_json(GstLacAlign *self, const int *offline, float offline_score) {
@@ -448,22 +454,15 @@ static GString *alignment_json(GstLacAlign *self, const int *offline, float offl
   g_string_append(s, "]},\n  \"parameters\": {\"similarity\": ");
   json_string(s, ev ? ev->value_nick : NULL);
   g_type_class_unref(ec);
-  g_string_append(s, ", \"similarity_offset\": ");
-  json_number(s, p->offset);
-  g_string_append(s, ", \"gap_open\": ");
-  json_number(s, p->gap_open);
-  g_string_append(s, ", \"gap_extend\": ");
-  json_number(s, p->gap_extend);
-  g_string_append(s, ", \"softness\": ");
-  json_number(s, p->softness);
+  json_member(s, ", \"similarity_offset\": ", p->offset);
+  json_member(s, ", \"gap_open\": ", p->gap_open);
+  json_member(s, ", \"gap_extend\": ", p->gap_extend);
+  json_member(s, ", \"softness\": ", p->softness);
   g_string_append_printf(s, ", \"window\": %d, \"min_score\": ", p->window);
   json_number(s, p->min_score);
-  g_string_append(s, ", \"min_confidence\": ");
-  json_number(s, p->min_confidence);
-  g_string_append(s, ", \"smoothing\": ");
-  json_number(s, p->smoothing);
-  g_string_append(s, "},\n  \"offline_score\": ");
-  json_number(s, offline_score);
+  json_member(s, ", \"min_confidence\": ", p->min_confidence);
+  json_member(s, ", \"smoothing\": ", p->smoothing);
+  json_member(s, "},\n  \"offline_score\": ", offline_score);
   g_string_append(s, ",\n  \"frames\": [");
   for (guint i = 0; i < self->rows->len; i++) {
     const GstLacAlignRow *r = &g_array_index(self->rows, GstLacAlignRow, i);
@@ -475,8 +474,7 @@ static GString *alignment_json(GstLacAlign *self, const int *offline, float offl
     json_number(s, r->est.progress);
     g_string_append_printf(s, ", \"online_phase\": %d, \"score\": ", r->est.phase);
     json_number(s, r->est.score);
-    g_string_append(s, ", \"confidence\": ");
-    json_number(s, r->est.confidence);
+    json_member(s, ", \"confidence\": ", r->est.confidence);
     g_string_append_printf(s, ", \"offline_index\": %d}", offline[i]);
   }
   g_string_append(s, "\n  ]\n}\n");
