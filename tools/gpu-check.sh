@@ -33,6 +33,10 @@ for a in "$@"; do
 done
 mkdir -p "$out"
 export PATH="$PATH:/usr/local/cuda/bin"
+if [ "$profile" = 1 ] && ! command -v ncu > /dev/null; then
+  echo "gpu-check: --profile needs ncu (Nsight Compute) on PATH"
+  exit 1
+fi
 cuda=$(dirname "$(dirname "$(command -v nvcc)")")
 dev="$root/.device/sys"
 obj=$(mktemp -d)
@@ -227,11 +231,12 @@ elif [ "$bench" = 1 ]; then
       echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel ${k:-?} Gcells/s per-cell gaps$tune, ${ks:-?} scalar gaps; end-to-end lac_cuda_sw with copies ${e:-?}$extra | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
     done
   done
-  echo "| bench_sw_torch_gpu.py: PyTorch anti-diagonal autograd baseline (with --check vs a naive float64 loop) | $card | $(result "$rc_torch") |"
+  [ "$rc_torch" = - ] ||
+    echo "| bench_sw_torch_gpu.py: PyTorch anti-diagonal autograd baseline (with --check vs a naive float64 loop) | $card | $(result "$rc_torch") |"
   while read -r l; do
     echo "| bench_loss_cuda: whole loss fwd+bwd, host arrays in and out: ${l#BENCH loss } | $card | measured |"
   done < <(grep '^BENCH loss' "$out/bench_loss_cuda.log" 2>/dev/null)
-  [ "$rc_loss" = 0 ] || echo "| bench_loss_cuda | $card | $(result "$rc_loss") |"
+  case "$rc_loss" in 0|-) ;; *) echo "| bench_loss_cuda | $card | $(result "$rc_loss") |" ;; esac
 fi
 rm -rf "$obj"
 # 1 when something failed, 77 when every test skipped (no GPU), else 0
