@@ -12,8 +12,10 @@
  *   warm-up call (which grows the backend's scratch); per-cell penalties.
  * cells/s = pairs * T * T / (forward + backward time).  --tune adds the strip-width variants
  * (lac_cuda_sw_tune 4/8) of the kernel time for the 8- and 256-pair rows (the 1024- and
- * 4096-pair rows run the default 8/8 only); --quick: fewer reps.  Lines starting "BENCH"
- * are for tools/gpu-check.sh.  Exits 77 without a GPU.
+ * 4096-pair rows run the default 8/8 only); the 8- and 256-pair rows also run the kernels
+ * with several warps per pair (lac_cuda_sw_warps(0): 8 warps at 8 pairs, 2 at 256) right
+ * after the one-warp kernels and print the speed ratio of the two; --quick: fewer reps.
+ * Lines starting "BENCH" are for tools/gpu-check.sh.  Exits 77 without a GPU.
  */
 #include <cuda_runtime.h>
 #include <math.h>
@@ -243,8 +245,8 @@ int main(int argc, char **argv) {
   printf("bench_sw_cuda: %s (sm_%d%d, %d SMs), tau 0.8, gM given; kernel = fwd + bwd launches "
          "(cudaEvents, median), e2e = lac_cuda_sw with host copies (per-cell gaps)\n",
          prop.name, prop.major, prop.minor, prop.multiProcessorCount);
-  printf("%5s %5s %-9s %5s %10s %10s %14s %12s\n", "pairs", "T", "gaps", "Wmax", "fwd ms",
-         "bwd ms", "kernel Gc/s", "e2e Gc/s");
+  printf("%5s %5s %-9s %5s %5s %10s %10s %14s %12s %8s\n", "pairs", "T", "gaps", "Wmax", "warps",
+         "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s", "vs 1 warp");
   for (size_t a = 0; a < N_CFG; a++) {
     if (only_np && (cfg[a].np != only_np || cfg[a].T != only_T)) continue;
     {
@@ -255,10 +257,15 @@ int main(int argc, char **argv) {
       }
       const double gcells = (double)np * T * T * 1e-9;
       for (int per_cell = 1; per_cell >= 0; per_cell--) {
-        const int nvar = tune && per_cell && np <= 256 ? 3 : 1;
+        /* variants: 0 the defaults; 1, 2 strip widths 8/4, 4/4 (--tune); 3 several warps */
+        const int nvar = np <= 256 ? 4 : 1;
+        double one_warp_ms = NAN;
         for (int v = 0; v < nvar; v++) {
-          const int fw = v == 2 ? 4 : 8, bw = v >= 1 ? 4 : 8;
+          if ((v == 1 || v == 2) && !(tune && per_cell)) continue;
+          const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
+          lac_cuda_sw_warps(v == 3 ? 0 : 1);
+          const int warps = lac_cuda_sw_launch_warps(np);
           /* reps: enough for ~0.3 s of kernels, 3..25 */
           double f, b, tot;
           time_kernels(&B, np, T, per_cell, 3, &f, &b, &tot);
@@ -272,21 +279,24 @@ int main(int argc, char **argv) {
             e2e = time_e2e(gpu, np, T, er, hbuf[0], hbuf[1], hbuf[2], hbuf[3], hbuf[4], hbuf[5],
                            hbuf[6], hbuf[7]);
           }
+          if (v == 0) one_warp_ms = tot;
+          const double vs1 = v == 3 ? one_warp_ms / tot : NAN;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
-          printf("%5d %5d %-9s %5s %10.3f %10.3f %14.2f %12.3f\n", np, T,
-                 per_cell ? "per-cell" : "scalar", wm, f, b, gcells / (tot * 1e-3),
-                 gcells / (e2e * 1e-3));
-          printf("BENCH pairs=%d T=%d gaps=%s wmax=%s fwd_ms=%.4f bwd_ms=%.4f kernel_gcps=%.3f "
-                 "e2e_gcps=%.4f\n",
-                 np, T, per_cell ? "cell" : "scalar", wm, f, b, gcells / (tot * 1e-3),
-                 gcells / (e2e * 1e-3));
+          printf("%5d %5d %-9s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f\n", np, T,
+                 per_cell ? "per-cell" : "scalar", wm, warps, f, b, gcells / (tot * 1e-3),
+                 gcells / (e2e * 1e-3), vs1);
+          printf("BENCH pairs=%d T=%d gaps=%s wmax=%s warps=%d fwd_ms=%.4f bwd_ms=%.4f "
+                 "kernel_gcps=%.3f e2e_gcps=%.4f vs_one_warp=%.3f\n",
+                 np, T, per_cell ? "cell" : "scalar", wm, warps, f, b, gcells / (tot * 1e-3),
+                 gcells / (e2e * 1e-3), vs1);
           fflush(stdout);
         }
       }
     }
   }
   lac_cuda_sw_tune(8, 8);
+  lac_cuda_sw_warps(1);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
   cudaFree(B.work);

@@ -42,7 +42,8 @@ typedef struct {
 } lac_cuda_sw_dims;
 
 /* Forward: M, X, Y (every cell of each pair's block), V[p] and vstat[2p], 2p+1.  go, ge:
- * per cell (per_cell = 1) or one value per pair.  One warp per pair, grid = n_pairs. */
+ * per cell (per_cell = 1) or one value per pair.  One block per pair (grid = n_pairs) of
+ * lac_cuda_sw_launch_warps(n_pairs) warps. */
 int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau, int per_cell,
                         const float *S, const float *go, const float *ge, float *M, float *X,
                         float *Y, float *V, float *vstat, void *stream);
@@ -79,6 +80,16 @@ int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
  * count.  Process-wide like lac_cuda_sw_tune, for tests and benchmarks.  Returns 0, or -1
  * (nothing changed) for a negative count. */
 int lac_cuda_sw_layout(int skew_min_pairs);
+
+/* Warps per pair: 1 (default: the one-warp kernels), 2, 4 or 8 (the several-warp kernels:
+ * the pair's bands run at the same time on the block's warps; for small launches, where one
+ * warp per pair leaves the GPU idle), or 0 (by the pair count: 8 up to 64 pairs, 4 up to
+ * 128, 2 up to 256, else 1).  Forward and backward may differ in it.  Process-wide like
+ * lac_cuda_sw_tune, for tests and benchmarks until the several-warp kernels are measured on
+ * a GPU.  Returns 0, or -1 (nothing changed) for other values. */
+int lac_cuda_sw_warps(int warps);
+/* the warps per pair that a launch of n_pairs pairs uses now */
+int lac_cuda_sw_launch_warps(int n_pairs);
 
 /* ---------------------------------------------------------------- CUDA backend scratch
  * (lib/cuda/cuda_backend.c; host side only, for lib/cuda/cuda_align.c and the tests).

@@ -68,6 +68,10 @@ static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
  * gaps, T = 64 and 256; scalar gaps 0.97-1.7x); at 8 and 256 pairs, where one or two warps
  * per SM wait on their own instruction latency, its address arithmetic made it 0.8-0.95x. */
 static int sw_skew_pairs = 512;
+/* Warps per pair (mw_plan): 1 = the one-warp kernels, 2, 4 or 8, or 0 = by the launch's
+ * pair count (sw_launch_warps).  1 by default until the several-warp kernels are measured
+ * on a GPU (lac_cuda_sw_warps). */
+static int sw_warps = 1;
 
 namespace {
 
@@ -236,6 +240,7 @@ struct Pair {
   float *M, *X, *Y;
   float gV, vmx, vinv; /* backward: gradient of V, max M, 1 / sum exp */
   float *dS, *dgo, *dge, *work;
+  int wk; /* warps per pair (several-warp kernels, mw_plan), else 1 */
 };
 
 /* lanes of band b that own at least one column */
@@ -244,6 +249,62 @@ SW_HD int lanes_used(int m, int b, int W) {
   const int cols = left < 32 * W ? left : 32 * W;
   return (cols + W - 1) / W;
 }
+
+/* ---------------------------------------------------------------- several warps per pair
+ *
+ * Small launches leave most of the GPU idle, and one warp per pair waits on its own
+ * instruction latency (docs/BENCHMARKS.md).  The several-warp kernels give each pair K warps
+ * (a block of 32 K threads, lac_cuda_sw_warps): band b runs on warp b mod K (backward: the
+ * bands in the reverse order), and the warps run their bands at the same time, band b
+ * SW_MW_LEAD steps behind band b - 1, all warps stepping together with one block barrier per
+ * step.  The hand-over between bands is the one-warp kernels' own, through global memory: the
+ * forward's lane 0 reads the earlier band's last column from the M, X, Y tables, the
+ * backward's last lane reads the later band's pushes from the scratch; the barrier makes the
+ * writes of earlier steps visible to the block.
+ *
+ * Why the lead is enough.  Forward: lane 0 of band b reads row s + 1 of column c0 - 1 at its
+ * step s (the prefetch); lane 31 of band b - 1 writes that row at its step s + 32.  Backward:
+ * lane Lu - 1 of band b reads the pushes of row n - 2 - s at its step s; lane 0 of band
+ * b + 1 (Lu' <= 32 lanes) writes them at its step s + Lu'.  Both are steps strictly earlier
+ * on the block's clock when bands start SW_MW_LEAD = 33 steps apart.  The scratch keeps the
+ * one-warp kernels' two slots (band b writes slot b & 1): every band sweeps its rows
+ * bottom-up one row a step, reads row r of the later band's pushes at its step n - 2 - r and
+ * writes its own row r at a step >= n - 1 - r, and a band starts after the band it reads
+ * from; so whatever band next writes a slot's row r does so after that row's reader read it
+ *.
+ *
+ * The plan.  A band lasts at most L = n + 31 steps; band q (in the order of the direction)
+ * is round r = q / K on warp w = q mod K and starts at step r Lr + SW_MW_LEAD w with
+ * Lr = max(L, SW_MW_LEAD K): a warp's next band starts after its last one ended, and band
+ * q starts at least SW_MW_LEAD steps after band q - 1 (across a round boundary
+ * Lr - SW_MW_LEAD (K - 1) >= SW_MW_LEAD). */
+#define SW_MW_LEAD 33
+#define SW_MW_MAX 8 /* warps per pair at most */
+
+struct MwPlan {
+  int K, Lr, total; /* warps, round length, steps of the whole pair */
+};
+SW_HD MwPlan mw_plan(int n, int nb, int K) {
+  MwPlan pl;
+  pl.K = K;
+  const int L = n + 31;
+  pl.Lr = L > SW_MW_LEAD * K ? L : SW_MW_LEAD * K;
+  const int q = nb - 1; /* the last band ends last */
+  pl.total = (q / K) * pl.Lr + SW_MW_LEAD * (q % K) + L;
+  return pl;
+}
+/* the band (in the direction's order) of warp w at step t of the block, and its own step s
+ * in that band; -1 before the warp's first band.  The caller checks q < nb and s < the
+ * band's length. */
+SW_HD int mw_band(const MwPlan &pl, int w, int t, int *s) {
+  const int u = t - SW_MW_LEAD * w;
+  if (u < 0) return -1;
+  const int r = u / pl.Lr;
+  *s = u - r * pl.Lr;
+  return r * pl.K + w;
+}
+/* strips for K warps: the narrowest width whose bands are at most K (capped at wmax) */
+SW_HD int mw_pick_w(int m, int K, int wmax) { return sw_pick_w((m + K - 1) / K, wmax); }
 
 /* ---------------------------------------------------------------- the X and Y tables
  *
@@ -632,6 +693,7 @@ SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell, 
   P.gM = NULL;
   P.gV = P.vmx = P.vinv = 0.0f;
   P.dS = P.dgo = P.dge = P.work = NULL;
+  P.wk = 1;
   return P;
 }
 
@@ -769,6 +831,157 @@ SW_UNROLL
   }
 }
 
+/* the several-warp drivers (mw_plan): the one-warp drivers' loops on the block's clock */
+template <int W, bool PC>
+__device__ __forceinline__ void fwd_pair_mw(const Pair &P, int warp, int lane, float *vmx,
+                                            double *vsum) {
+  FwdLane<W, PC> L;
+  L.begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  const MwPlan pl = mw_plan(P.n, nb, P.wk);
+  float sM = SW_NEG, sX = SW_NEG, sY = SW_NEG;
+  for (int t = 0; t < pl.total; t++) {
+    int s;
+    const int b = mw_band(pl, warp, t, &s);
+    if (b >= 0 && b < nb && s < P.n + lanes_used(P.m, b, W) - 1) { /* warp-uniform */
+      if (s == 0) {
+        L.begin_band(P, b, lane);
+        sM = sX = sY = SW_NEG;
+      }
+      const float rM = __shfl_up_sync(SW_FULL, sM, 1);
+      const float rX = __shfl_up_sync(SW_FULL, sX, 1);
+      const float rY = __shfl_up_sync(SW_FULL, sY, 1);
+      L.step(P, b, lane, s, rM, rX, rY);
+      sM = L.uM[W - 1];
+      sX = L.uX[W - 1];
+      sY = L.uY[W - 1];
+    }
+    __syncthreads(); /* this step's tables are visible to the next band's lane 0 */
+  }
+  *vmx = L.vmx;
+  *vsum = L.vsum;
+}
+
+template <int W, bool PC>
+__device__ __forceinline__ void bwd_pair_mw(const Pair &P, int warp, int lane, double *sgo,
+                                            double *sge) {
+  BwdLane<W, PC> L;
+  L.begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  const MwPlan pl = mw_plan(P.n, nb, P.wk);
+  float sLM = 0.0f, sLX = 0.0f, sDM = 0.0f, sDX = 0.0f, sDY = 0.0f;
+  for (int t = 0; t < pl.total; t++) {
+    int s;
+    const int q = mw_band(pl, warp, t, &s), b = nb - 1 - q;
+    if (q >= 0 && q < nb) {
+      const int Lu = lanes_used(P.m, b, W);
+      if (s < P.n + Lu - 1) { /* warp-uniform */
+        if (s == 0) {
+          L.begin_band(P, b, nb, lane, Lu);
+          sLM = sLX = sDM = sDX = sDY = 0.0f;
+        }
+        const float rLM = __shfl_down_sync(SW_FULL, sLM, 1);
+        const float rLX = __shfl_down_sync(SW_FULL, sLX, 1);
+        const float rDM = __shfl_down_sync(SW_FULL, sDM, 1);
+        const float rDX = __shfl_down_sync(SW_FULL, sDX, 1);
+        const float rDY = __shfl_down_sync(SW_FULL, sDY, 1);
+        L.step(P, b, nb, lane, Lu, s, rLM, rLX, rDM, rDX, rDY);
+        sLM = L.sLM;
+        sLX = L.sLX;
+        sDM = L.sDM;
+        sDX = L.sDX;
+        sDY = L.sDY;
+      }
+    }
+    __syncthreads(); /* this step's scratch is visible to the earlier band's last lane */
+  }
+  *sgo = L.sgo;
+  *sge = L.sge;
+}
+
+/* block-wide sum of one double per thread (blockDim.x = 32 K), the warps' partial sums added
+ * in warp order; the result in every thread */
+__device__ __forceinline__ double block_sum(double v, double *sh) {
+SW_UNROLL
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(SW_FULL, v, o);
+  const int warp = threadIdx.x >> 5, K = blockDim.x >> 5;
+  __syncthreads();
+  if ((threadIdx.x & 31) == 0) sh[warp] = v;
+  __syncthreads();
+  double t = 0.0;
+  for (int k = 0; k < K; k++) t += sh[k];
+  return t;
+}
+
+template <bool PC, int FW, bool SK>
+__global__ void __launch_bounds__(32 * SW_MW_MAX)
+    sw_fwd_mw_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *S,
+                     const float *go, const float *ge, float *M, float *X, float *Y, float *V,
+                     float *vstat) {
+  __shared__ double sh[SW_MW_MAX];
+  __shared__ float shm[SW_MW_MAX];
+  const int p = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (p >= n_pairs) return;
+  Pair P = make_pair(dims[p], tau, p, PC, SK, S, go, ge, M, X, Y);
+  P.wk = blockDim.x >> 5;
+  float vmx;
+  double vsum;
+  switch (mw_pick_w(P.m, P.wk, FW)) {
+    case 1: fwd_pair_mw<1, PC>(P, warp, lane, &vmx, &vsum); break;
+    case 2: fwd_pair_mw<2, PC>(P, warp, lane, &vmx, &vsum); break;
+    case 4: fwd_pair_mw<4, PC>(P, warp, lane, &vmx, &vsum); break;
+    default: fwd_pair_mw<FW, PC>(P, warp, lane, &vmx, &vsum); break;
+  }
+  float mx = vmx;
+SW_UNROLL
+  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(SW_FULL, mx, o));
+  if (lane == 0) shm[warp] = mx;
+  __syncthreads();
+  for (int k = 0; k < P.wk; k++) mx = fmaxf(mx, shm[k]);
+  const double sum = block_sum(v_rescaled(vmx, vsum, mx, P.inv), sh);
+  if (threadIdx.x == 0) v_finish(tau, mx, sum, V, vstat, p);
+}
+
+template <bool PC, int FW, bool SK>
+__global__ void __launch_bounds__(32 * SW_MW_MAX)
+    sw_bwd_mw_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *go,
+                     const float *ge, const float *M, const float *X, const float *Y,
+                     const float *vstat, const float *gV, const float *gM, float *dS, float *dgo,
+                     float *dge, float *work) {
+  __shared__ double sh[SW_MW_MAX];
+  const int p = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (p >= n_pairs) return;
+  const lac_cuda_sw_dims d = dims[p];
+  Pair P = make_pair(d, tau, p, PC, SK, NULL, go, ge, M, X, Y);
+  const size_t off = (size_t)d.off;
+  P.wk = blockDim.x >> 5;
+  P.gM = gM ? gM + off : NULL;
+  P.gV = gV ? gV[p] : 0.0f;
+  P.vmx = vstat[2 * p];
+  P.vinv = vstat[2 * p + 1];
+  P.dS = dS ? dS + off : NULL;
+  if (PC) {
+    P.dgo = dgo ? dgo + off : NULL;
+    P.dge = dge ? dge + off : NULL;
+  }
+  P.work = work + d.woff;
+  double sgo = 0.0, sge = 0.0;
+  switch (mw_pick_w(P.m, P.wk, FW)) {
+    case 1: bwd_pair_mw<1, PC>(P, warp, lane, &sgo, &sge); break;
+    case 2: bwd_pair_mw<2, PC>(P, warp, lane, &sgo, &sge); break;
+    case 4: bwd_pair_mw<4, PC>(P, warp, lane, &sgo, &sge); break;
+    default: bwd_pair_mw<FW, PC>(P, warp, lane, &sgo, &sge); break;
+  }
+  if (!PC) {
+    sgo = block_sum(sgo, sh);
+    sge = block_sum(sge, sh);
+    if (threadIdx.x == 0) {
+      if (dgo) dgo[p] = (float)sgo;
+      if (dge) dge[p] = (float)sge;
+    }
+  }
+}
+
 /* ---------------------------------------------------------------- host emulation */
 
 template <int W, bool PC> void fwd_pair_emu(const Pair &P, float *mxo, double *sumo) {
@@ -839,9 +1052,125 @@ template <int W, bool PC> void bwd_pair_emu(const Pair &P, double *sgo, double *
   delete[] L;
 }
 
+/* The several-warp schedule on the CPU: K warps of 32 lanes on the block's clock.  Within a
+ * step the warps run in the order that would expose a missing lead: a band reading another
+ * band's output runs before it (forward: higher bands first; backward: lower bands first),
+ * so a value written in the same step is seen stale and the test fails. */
+struct MwOrder {
+  int w[SW_MW_MAX], b[SW_MW_MAX], s[SW_MW_MAX], n;
+};
+/* the active warps of step t, sorted by band (descending: forward, ascending: backward) */
+static MwOrder mw_active(const MwPlan &pl, const Pair &P, int W, int nb, int t, bool fwd) {
+  MwOrder o;
+  o.n = 0;
+  for (int w = 0; w < pl.K; w++) {
+    int s;
+    const int q = mw_band(pl, w, t, &s);
+    if (q < 0 || q >= nb) continue;
+    const int b = fwd ? q : nb - 1 - q;
+    if (s >= P.n + lanes_used(P.m, b, W) - 1) continue;
+    int k = o.n++;
+    for (; k > 0 && (fwd ? o.b[k - 1] < b : o.b[k - 1] > b); k--) {
+      o.w[k] = o.w[k - 1];
+      o.b[k] = o.b[k - 1];
+      o.s[k] = o.s[k - 1];
+    }
+    o.w[k] = w;
+    o.b[k] = b;
+    o.s[k] = s;
+  }
+  return o;
+}
+
+template <int W, bool PC> void fwd_pair_emu_mw(const Pair &P, float *mxo, double *sumo) {
+  const int K = P.wk, nl = 32 * K;
+  FwdLane<W, PC> *L = new FwdLane<W, PC>[nl];
+  float *sv = new float[3 * nl], r[3][32];
+  for (int l = 0; l < nl; l++) L[l].begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  const MwPlan pl = mw_plan(P.n, nb, K);
+  for (int t = 0; t < pl.total; t++) {
+    const MwOrder o = mw_active(pl, P, W, nb, t, true);
+    for (int a = 0; a < o.n; a++) {
+      FwdLane<W, PC> *Lw = L + 32 * o.w[a];
+      float *sw = sv + 3 * 32 * o.w[a];
+      if (o.s[a] == 0)
+        for (int l = 0; l < 32; l++) {
+          Lw[l].begin_band(P, o.b[a], l);
+          sw[l] = sw[32 + l] = sw[64 + l] = SW_NEG;
+        }
+      for (int l = 0; l < 32; l++) /* __shfl_up_sync(., 1) */
+        for (int v = 0; v < 3; v++) r[v][l] = sw[32 * v + (l > 0 ? l - 1 : 0)];
+      for (int l = 0; l < 32; l++) {
+        Lw[l].step(P, o.b[a], l, o.s[a], r[0][l], r[1][l], r[2][l]);
+        sw[l] = Lw[l].uM[W - 1];
+        sw[32 + l] = Lw[l].uX[W - 1];
+        sw[64 + l] = Lw[l].uY[W - 1];
+      }
+    }
+  }
+  float mx = SW_NEG;
+  for (int l = 0; l < nl; l++) mx = fmaxf(mx, L[l].vmx);
+  double sum = 0.0;
+  for (int l = 0; l < nl; l++) sum += v_rescaled(L[l].vmx, L[l].vsum, mx, P.inv);
+  delete[] L;
+  delete[] sv;
+  *mxo = mx;
+  *sumo = sum;
+}
+
+template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, double *sge) {
+  const int K = P.wk, nl = 32 * K;
+  BwdLane<W, PC> *L = new BwdLane<W, PC>[nl];
+  float *sv = new float[5 * nl], r[5][32];
+  for (int l = 0; l < nl; l++) L[l].begin_pair();
+  const int nb = (P.m + 32 * W - 1) / (32 * W);
+  const MwPlan pl = mw_plan(P.n, nb, K);
+  for (int t = 0; t < pl.total; t++) {
+    const MwOrder o = mw_active(pl, P, W, nb, t, false);
+    for (int a = 0; a < o.n; a++) {
+      BwdLane<W, PC> *Lw = L + 32 * o.w[a];
+      float *sw = sv + 5 * 32 * o.w[a];
+      const int b = o.b[a], Lu = lanes_used(P.m, b, W);
+      if (o.s[a] == 0)
+        for (int l = 0; l < 32; l++) {
+          Lw[l].begin_band(P, b, nb, l, Lu);
+          for (int v = 0; v < 5; v++) sw[32 * v + l] = 0.0f;
+        }
+      for (int l = 0; l < 32; l++) /* __shfl_down_sync(., 1) */
+        for (int v = 0; v < 5; v++) r[v][l] = sw[32 * v + (l < 31 ? l + 1 : 31)];
+      for (int l = 0; l < 32; l++) {
+        Lw[l].step(P, b, nb, l, Lu, o.s[a], r[0][l], r[1][l], r[2][l], r[3][l], r[4][l]);
+        sw[l] = Lw[l].sLM;
+        sw[32 + l] = Lw[l].sLX;
+        sw[64 + l] = Lw[l].sDM;
+        sw[96 + l] = Lw[l].sDX;
+        sw[128 + l] = Lw[l].sDY;
+      }
+    }
+  }
+  double a = 0.0, c = 0.0;
+  for (int l = 0; l < nl; l++) {
+    a += L[l].sgo;
+    c += L[l].sge;
+  }
+  *sgo = a;
+  *sge = c;
+  delete[] L;
+  delete[] sv;
+}
+
 }  // namespace
 
 /* ---------------------------------------------------------------- launchers */
+
+/* warps per pair of a launch of n_pairs pairs (lac_cuda_sw_warps): the setting, or with 0
+ * enough warps that the launch has about 512 of them (a 132-SM H100 or H200 has 528
+ * schedulers), from 8 per pair at 64 pairs or fewer to 1 from 257 pairs on */
+static int sw_launch_warps(int n_pairs) {
+  if (sw_warps) return sw_warps;
+  return n_pairs <= 64 ? 8 : n_pairs <= 128 ? 4 : n_pairs <= 256 ? 2 : 1;
+}
 
 extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
                                    int per_cell, const float *S, const float *go,
@@ -849,23 +1178,29 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, fl
                                    float *vstat, void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = n_pairs >= sw_skew_pairs;
-#define SW_LAUNCH_F(pc, fw)                                                                     \
-  do {                                                                                          \
-    if (skew)                                                                                   \
-      sw_fwd_kernel<pc, fw, true><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, \
-                                                          V, vstat);                            \
-    else                                                                                        \
-      sw_fwd_kernel<pc, fw, false><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X,  \
-                                                           Y, V, vstat);                        \
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
+#define SW_LAUNCH_F(pc, fw, sk)                                                                \
+  do {                                                                                         \
+    if (K > 1)                                                                                 \
+      sw_fwd_mw_kernel<pc, fw, sk><<<n_pairs, 32 * K, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, \
+                                                               X, Y, V, vstat);                \
+    else                                                                                       \
+      sw_fwd_kernel<pc, fw, sk><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, \
+                                                        V, vstat);                             \
+  } while (0)
+#define SW_LAUNCH_F2(pc, fw)                 \
+  do {                                       \
+    if (skew) SW_LAUNCH_F(pc, fw, true);     \
+    else SW_LAUNCH_F(pc, fw, false);         \
   } while (0)
   if (per_cell) {
-    if (sw_fwd_wmax == 4) SW_LAUNCH_F(true, 4);
-    else SW_LAUNCH_F(true, 8);
+    if (sw_fwd_wmax == 4) SW_LAUNCH_F2(true, 4);
+    else SW_LAUNCH_F2(true, 8);
   } else {
-    if (sw_fwd_wmax == 4) SW_LAUNCH_F(false, 4);
-    else SW_LAUNCH_F(false, 8);
+    if (sw_fwd_wmax == 4) SW_LAUNCH_F2(false, 4);
+    else SW_LAUNCH_F2(false, 8);
   }
+#undef SW_LAUNCH_F2
 #undef SW_LAUNCH_F
   return (int)cudaGetLastError();
 }
@@ -878,23 +1213,29 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, f
                                     void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = n_pairs >= sw_skew_pairs;
-#define SW_LAUNCH_B(pc, fw)                                                                   \
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
+#define SW_LAUNCH_B(pc, fw, sk)                                                                \
   do {                                                                                         \
-    if (skew)                                                                                  \
-      sw_bwd_kernel<pc, fw, true><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y, \
-                                                          vstat, gV, gM, dS, dgo, dge, work);  \
+    if (K > 1)                                                                                 \
+      sw_bwd_mw_kernel<pc, fw, sk><<<n_pairs, 32 * K, 0, st>>>(                                \
+          n_pairs, dims, tau, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge, work);             \
     else                                                                                       \
-      sw_bwd_kernel<pc, fw, false><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y, \
-                                                           vstat, gV, gM, dS, dgo, dge, work); \
+      sw_bwd_kernel<pc, fw, sk><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y,    \
+                                                        vstat, gV, gM, dS, dgo, dge, work);    \
+  } while (0)
+#define SW_LAUNCH_B2(pc, fw)                 \
+  do {                                       \
+    if (skew) SW_LAUNCH_B(pc, fw, true);     \
+    else SW_LAUNCH_B(pc, fw, false);         \
   } while (0)
   if (per_cell) {
-    if (sw_bwd_wmax == 4) SW_LAUNCH_B(true, 4);
-    else SW_LAUNCH_B(true, 8);
+    if (sw_bwd_wmax == 4) SW_LAUNCH_B2(true, 4);
+    else SW_LAUNCH_B2(true, 8);
   } else {
-    if (sw_bwd_wmax == 4) SW_LAUNCH_B(false, 4);
-    else SW_LAUNCH_B(false, 8);
+    if (sw_bwd_wmax == 4) SW_LAUNCH_B2(false, 4);
+    else SW_LAUNCH_B2(false, 8);
   }
+#undef SW_LAUNCH_B2
 #undef SW_LAUNCH_B
   return (int)cudaGetLastError();
 }
@@ -903,14 +1244,18 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
                                            int per_cell, const float *S, const float *go,
                                            const float *ge, float *M, float *X, float *Y,
                                            float *V, float *vstat) {
-  const int skew = n_pairs >= sw_skew_pairs;
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
   for (int p = 0; p < n_pairs; p++) {
-    const Pair P = make_pair(dims[p], tau, p, per_cell, skew, S, go, ge, M, X, Y);
+    Pair P = make_pair(dims[p], tau, p, per_cell, skew, S, go, ge, M, X, Y);
+    P.wk = K;
     float mx;
     double sum;
-    const int W = sw_pick_w(P.m, sw_fwd_wmax);
-#define SW_EMU_F(w)                                                              \
-  if (per_cell) fwd_pair_emu<w, true>(P, &mx, &sum); else fwd_pair_emu<w, false>(P, &mx, &sum)
+    const int W = K > 1 ? mw_pick_w(P.m, K, sw_fwd_wmax) : sw_pick_w(P.m, sw_fwd_wmax);
+#define SW_EMU_F(w)                                                                      \
+  if (K > 1 && per_cell) fwd_pair_emu_mw<w, true>(P, &mx, &sum);                         \
+  else if (K > 1) fwd_pair_emu_mw<w, false>(P, &mx, &sum);                               \
+  else if (per_cell) fwd_pair_emu<w, true>(P, &mx, &sum);                                \
+  else fwd_pair_emu<w, false>(P, &mx, &sum)
     if (W == 1) { SW_EMU_F(1); }
     else if (W == 2) { SW_EMU_F(2); }
     else if (W == 4) { SW_EMU_F(4); }
@@ -927,10 +1272,11 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
                                             const float *vstat, const float *gV,
                                             const float *gM, float *dS, float *dgo, float *dge,
                                             float *work) {
-  const int skew = n_pairs >= sw_skew_pairs;
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
   for (int p = 0; p < n_pairs; p++) {
     const lac_cuda_sw_dims d = dims[p];
     Pair P = make_pair(d, tau, p, per_cell, skew, NULL, go, ge, M, X, Y);
+    P.wk = K;
     const size_t off = (size_t)d.off;
     P.gM = gM ? gM + off : NULL;
     P.gV = gV ? gV[p] : 0.0f;
@@ -943,9 +1289,11 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
     }
     P.work = work + d.woff;
     double sgo = 0.0, sge = 0.0;
-    const int W = sw_pick_w(P.m, sw_bwd_wmax);
-#define SW_EMU_B(w)                                 \
-  if (per_cell) bwd_pair_emu<w, true>(P, &sgo, &sge); \
+    const int W = K > 1 ? mw_pick_w(P.m, K, sw_bwd_wmax) : sw_pick_w(P.m, sw_bwd_wmax);
+#define SW_EMU_B(w)                                                                      \
+  if (K > 1 && per_cell) bwd_pair_emu_mw<w, true>(P, &sgo, &sge);                        \
+  else if (K > 1) bwd_pair_emu_mw<w, false>(P, &sgo, &sge);                              \
+  else if (per_cell) bwd_pair_emu<w, true>(P, &sgo, &sge);                               \
   else bwd_pair_emu<w, false>(P, &sgo, &sge)
     if (W == 1) { SW_EMU_B(1); }
     else if (W == 2) { SW_EMU_B(2); }
@@ -972,3 +1320,11 @@ extern "C" int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax) {
   sw_bwd_wmax = bwd_wmax;
   return 0;
 }
+
+extern "C" int lac_cuda_sw_warps(int warps) {
+  if (warps != 0 && warps != 1 && warps != 2 && warps != 4 && warps != SW_MW_MAX) return -1;
+  sw_warps = warps;
+  return 0;
+}
+
+extern "C" int lac_cuda_sw_launch_warps(int n_pairs) { return sw_launch_warps(n_pairs); }

@@ -415,14 +415,20 @@ int main(int argc, char **argv) {
   /* runs: per_cell x tau with the default strip widths (8/8), then two with the narrower
    * widths of lac_cuda_sw_tune (more bands per pair: m > 128 has 2-8 of them); the last
    * four again with X, Y in the warp's order (lac_cuda_sw_layout(0); by default only
-   * launches of 512 pairs or more use it), including strips of 4 in a layout of 8 */
+   * launches of 512 pairs or more use it), including strips of 4 in a layout of 8; the last
+   * four with several warps per pair (lac_cuda_sw_warps: 8; 2 with strips of 4, where the
+   * 1024-column pairs run 8 bands in 4 rounds and reuse every scratch slot; 4 in the warp's
+   * order; 0, by the pair count) */
   const struct {
     int per_cell;
     float tau;
-    int fw, bw, skew;
-  } runs[] = {{0, 0.1f, 8, 8, 0}, {0, 0.8f, 8, 8, 0}, {0, 2.0f, 8, 8, 0}, {1, 0.1f, 8, 8, 0},
-              {1, 0.8f, 8, 8, 0}, {1, 2.0f, 8, 8, 0}, {1, 0.8f, 4, 4, 0}, {0, 2.0f, 8, 4, 0},
-              {1, 0.8f, 8, 8, 1}, {0, 2.0f, 8, 8, 1}, {1, 0.8f, 4, 4, 1}, {1, 0.8f, 8, 4, 1}};
+    int fw, bw, skew, warps;
+  } runs[] = {{0, 0.1f, 8, 8, 0, 1}, {0, 0.8f, 8, 8, 0, 1}, {0, 2.0f, 8, 8, 0, 1},
+              {1, 0.1f, 8, 8, 0, 1}, {1, 0.8f, 8, 8, 0, 1}, {1, 2.0f, 8, 8, 0, 1},
+              {1, 0.8f, 4, 4, 0, 1}, {0, 2.0f, 8, 4, 0, 1}, {1, 0.8f, 8, 8, 1, 1},
+              {0, 2.0f, 8, 8, 1, 1}, {1, 0.8f, 4, 4, 1, 1}, {1, 0.8f, 8, 4, 1, 1},
+              {1, 0.8f, 8, 8, 0, 8}, {0, 2.0f, 4, 4, 0, 2}, {1, 0.1f, 8, 4, 1, 4},
+              {0, 0.8f, 8, 8, 0, 0}};
   const int n_runs = (int)(sizeof runs / sizeof runs[0]);
   int fails_emu = 0, fails_gpu = 0;
   double worst_emu[O_N] = {0}, worst_gpu[O_N] = {0};
@@ -431,14 +437,16 @@ int main(int argc, char **argv) {
     const float tau = runs[run].tau;
     CHECK(lac_cuda_sw_tune(runs[run].fw, runs[run].bw) == 0, "lac_cuda_sw_tune");
     CHECK(lac_cuda_sw_layout(runs[run].skew ? 0 : 512) == 0, "lac_cuda_sw_layout");
+    CHECK(lac_cuda_sw_warps(runs[run].warps) == 0, "lac_cuda_sw_warps");
     batch B;
     batch_make(&B, run, per_cell, tau);
     double t0 = now();
     reference(&B);
     printf("run %d: per_cell=%d tau=%g, strip widths <= %d (forward) / %d (backward), X/Y %s, "
-           "%d pairs, reference %.2fs\n",
+           "%d warp(s) per pair, %d pairs, reference %.2fs\n",
            run, per_cell, (double)tau, runs[run].fw, runs[run].bw,
-           runs[run].skew ? "in the warp's order" : "row-major", B.np, now() - t0);
+           runs[run].skew ? "in the warp's order" : "row-major",
+           lac_cuda_sw_launch_warps(B.np), B.np, now() - t0);
     score sc;
     struct {
       const char *label;
@@ -473,7 +481,11 @@ int main(int argc, char **argv) {
   }
   lac_cuda_sw_tune(8, 8);
   lac_cuda_sw_layout(512);
+  lac_cuda_sw_warps(1);
   CHECK(lac_cuda_sw_layout(-1) == -1, "lac_cuda_sw_layout(-1) refused");
+  CHECK(lac_cuda_sw_warps(3) == -1 && lac_cuda_sw_warps(16) == -1 && lac_cuda_sw_warps(-1) == -1 &&
+            lac_cuda_sw_launch_warps(8) == 1,
+        "lac_cuda_sw_warps refuses 3, 16, -1 and keeps its setting");
   check_args(gpu);
   printf("summary: largest err/tol over all runs:");
   for (int pass = 0; pass < 2; pass++) {

@@ -82,7 +82,8 @@ echo "build: $((SECONDS - t0)) s"
 awk '/Compiling entry function/{match($0, /_Z[^'"'"']*/); k=substr($0, RSTART, RLENGTH)}
      /spill stores/{sp=$0} /Used [0-9]+ registers/{print "ptxas: " k ": " $5 " registers; " sp}' \
   "$out/build.log" | sed 's/ptxas info *: //; s/    / /g' |
-  sed 's/_Z[^:]*\(sw_[a-z]*_kernel\)ILb\([01]\)ELi\([0-9]\)E[^:]*/\1<per_cell=\2,Wmax=\3>/' | sort -u
+  sed 's/_Z[^:]*\(sw_[a-z_]*_kernel\)ILb\([01]\)ELi\([0-9]\)ELb\([01]\)E[^:]*/\1<per_cell=\2,Wmax=\3,skew=\4>/' |
+  sort -u
 
 if [ "$profile" = 1 ]; then
   # bench_sw_cuda --quick launches, per gap kind: 2 warm-up, 6 + 8 timed (fwd, bwd), 8
@@ -214,9 +215,9 @@ elif [ "$bench" = 1 ]; then
     Ts="64 128 256 512 1024"
     [ "$np" -gt 256 ] && Ts="64 256" # the warp-scaling rows: default Wmax 8/8 only
     for T in $Ts; do
-      k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8")
-      ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8")
-      e=$(val "$bl" e2e_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8")
+      k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=1 ")
+      ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=1 ")
+      e=$(val "$bl" e2e_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=1 ")
       k44=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=4/4")
       k84=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/4")
       extra=""
@@ -228,6 +229,14 @@ elif [ "$bench" = 1 ]; then
       fi
       tune=""
       [ "$np" -le 256 ] && tune=" (Wmax 8/4: ${k84:-?}, 4/4: ${k44:-?})"
+      if [ "$np" -le 256 ]; then # several warps per pair (lac_cuda_sw_warps(0)), same run
+        K=$([ "$np" -le 64 ] && echo 8 || echo 2)
+        km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
+        rm_=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
+        kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
+        rms=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
+        tune="$tune; $K warps per pair: ${km:-?} (${rm_:-?}x one warp), scalar ${kms:-?} (${rms:-?}x)"
+      fi
       echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel ${k:-?} Gcells/s per-cell gaps$tune, ${ks:-?} scalar gaps; end-to-end lac_cuda_sw with copies ${e:-?}$extra | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
     done
   done
