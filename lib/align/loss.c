@@ -5,7 +5,8 @@
  *  1. checks the options and the inputs (NaN/Inf anywhere in e1, e2, go, ge is refused);
  *  2. per pair, drops the masked frames (valid = 0) of both views: everything below runs on
  *     the n1 x n2 valid frames, so masked frames neither change the loss nor get gradient;
- *  3. builds S12 = sim(e1, e2) (lac_similarity_matrix) and S21 = S12^T (every similarity is
+ *  3. builds S12 = sim(e1, e2) (lac_sim_forward: lac_similarity_matrix through a double GEMM)
+ *     and S21 = S12^T (every similarity is
  *     symmetric in its arguments, bit for bit), gathers per-cell penalties at the frames'
  *     positions, and runs all 2B alignments (pair b: 2b = 1->2, 2b+1 = 2->1) in ONE
  *     lac_sw_forward call;
@@ -15,7 +16,7 @@
  *     and, when gradients are asked for, the adjoints of all of it back to M12/M21 (unless
  *     stop_grad_m) and to e1, e2 through the contrastive logits;
  *  5. one lac_sw_backward call (gV = beta * score_weight / B, gM = the M adjoints) and the
- *     similarity's backward (direct loops in double) into de1, de2; gap gradients summed
+ *     similarity's backward (lac_sim_backward: double GEMMs) into de1, de2; gap gradients summed
  *     over pairs and directions.
  * Gradient semantics: de1, de2, dgo, dge are overwritten with dL/d(input) (not +=).
  *
@@ -25,9 +26,9 @@
  * Memory: one workspace sized by B, T, d, kept in the aligner (grow-only,
  * lac_aligner_loss_workspace), so a warm call allocates nothing.
  *
- * Does not: thread
- * its own loops (the alignments thread inside lac_sw_forward/backward, the GEMMs inside
- * OpenBLAS; the rest is O(B T^2 d) and small), or keep values between calls.
+ * Does not: thread its own loops (the alignments thread inside lac_sw_forward/backward, the
+ * GEMMs, the similarity's included, inside OpenBLAS; the rest is O(B T^2)), or keep values
+ * between calls.
  *
  * Numerics: the label rows are normalised after subtracting their smallest squared index
  * distance, so no valid row is 0/0 (the reference's float32 exp underflows to a zero row
@@ -206,6 +207,7 @@ typedef struct {
   float *dA, *dBm;  /* [T*T] adjoints of A, Bm */
   float *g1, *g2;   /* [T][d] contrastive gradients of the compacted views */
   double *dx, *dy;  /* [T][d] similarity gradients of the compacted views */
+  double *sim;      /* lac_sim_ws_doubles(T, T, d): the similarity's GEMM workspace */
 } loss_ws;
 
 static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell) {
@@ -247,6 +249,7 @@ static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell) {
   w->g2 = take(b, sizeof(float) * Td);
   w->dx = take(b, sizeof(double) * Td);
   w->dy = take(b, sizeof(double) * Td);
+  w->sim = take(b, sizeof(double) * lac_sim_ws_doubles(T, T, d));
 }
 
 /* ---------------------------------------------------------------- pieces */
@@ -280,49 +283,6 @@ static void softmax_rows_backward(int rows, int cols, const float *y, const floa
   memcpy(g, dy, sizeof(float) * (size_t)rows * cols);
   for (int a = 0; a < rows; a++)
     lac_row_softmax_backward(cols, y + (size_t)a * cols, g + (size_t)a * cols);
-}
-
-/* dx [n][d] += d/dx, dy [m][d] += d/dy of sum_ij G[i][j] sim(x_i, y_j) (double, direct). */
-static void similarity_backward(lac_similarity kind, double eps, int n, int m, int d,
-                                const float *x, const float *y, const float *G12, const float *G21,
-                                double *dx, double *dy) {
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < m; j++) {
-      /* dL/dS12[i][j] + dL/dS21[j][i] */
-      double g = (double)G12[(size_t)i * m + j] + (double)G21[(size_t)j * n + i];
-      if (g == 0) continue;
-      const float *a = x + (size_t)i * d, *b = y + (size_t)j * d;
-      double *da = dx + (size_t)i * d, *db = dy + (size_t)j * d;
-      if (kind == LAC_SIM_COSINE) {
-        double u = 0, aa = 0, bb = 0;
-        for (int k = 0; k < d; k++) {
-          u += (double)a[k] * b[k];
-          aa += (double)a[k] * a[k];
-          bb += (double)b[k] * b[k];
-        }
-        double na = sqrt(aa), nb = sqrt(bb), den = na * nb + eps;
-        /* s = u / den: ds/da = b / den - u nb / den^2 * a / na, and symmetrically */
-        double ca = na > 0 ? u * nb / (den * den * na) : 0,
-               cb = nb > 0 ? u * na / (den * den * nb) : 0;
-        for (int k = 0; k < d; k++) {
-          da[k] += g * ((double)b[k] / den - ca * a[k]);
-          db[k] += g * ((double)a[k] / den - cb * b[k]);
-        }
-      } else {
-        double dd = 0;
-        for (int k = 0; k < d; k++) {
-          double t = (double)a[k] - b[k];
-          dd += t * t;
-        }
-        /* s = 1 / (dd + eps): ds/d(dd) = -s^2; s = -dd: -1; d(dd)/da = 2 (a - b) */
-        double c = kind == LAC_SIM_INV_SQDIST ? -2.0 * g / ((dd + eps) * (dd + eps)) : -2.0 * g;
-        for (int k = 0; k < d; k++) {
-          double t = c * ((double)a[k] - b[k]);
-          da[k] += t;
-          db[k] -= t;
-        }
-      }
-    }
 }
 
 /* ---------------------------------------------------------------- the loss */
@@ -377,7 +337,7 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     for (int j = 0; j < n2; j++)
       memcpy(y + (size_t)j * d, e2 + (size_t)b * Td + (size_t)r2[j] * d, sizeof(float) * d);
     float *S12 = w.S + (2 * (size_t)b) * TT, *S21 = w.S + (2 * (size_t)b + 1) * TT;
-    st = lac_similarity_matrix(p->similarity, p->sim_eps, n1, n2, d, x, y, S12, err);
+    st = lac_sim_forward(p->similarity, p->sim_eps, n1, n2, d, x, y, S12, w.sim, err);
     if (st != LAC_OK) goto done;
     for (int i = 0; i < n1; i++)
       for (int j = 0; j < n2; j++) S21[(size_t)j * n1 + i] = S12[(size_t)i * n2 + j];
@@ -515,8 +475,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
         const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
         memset(w.dx, 0, sizeof(double) * (size_t)n1 * d);
         memset(w.dy, 0, sizeof(double) * (size_t)n2 * d);
-        similarity_backward(p->similarity, p->sim_eps, n1, n2, d, w.e1c + (size_t)b * Td,
-                            w.e2c + (size_t)b * Td, w.dSp[2 * b], w.dSp[2 * b + 1], w.dx, w.dy);
+        lac_sim_backward(p->similarity, p->sim_eps, n1, n2, d, w.e1c + (size_t)b * Td,
+                         w.e2c + (size_t)b * Td, w.dSp[2 * b], w.dSp[2 * b + 1], w.dx, w.dy, w.sim);
         if (de1)
           for (int i = 0; i < n1; i++)
             for (int k = 0; k < d; k++)
