@@ -140,6 +140,8 @@ void *lac_cuda_backend_blas(struct lac_backend *b);
 /* The CPU loss's workspace in aligner a: at least `bytes`, 64-byte aligned, grow-only (kept
  * until lac_aligner_free; contents not kept between calls); NULL when out of memory. */
 void *lac_aligner_loss_workspace(lac_aligner *a, size_t bytes);
+/* the aligner's resolved thread count (>= 1) */
+int lac_aligner_n_threads(const lac_aligner *a);
 /* The aligner's CUDA state for lac_loss (lib/align/loss.c), or NULL for a CPU aligner; a
  * non-NULL answer drops the aligner's last forward (the loss overwrites its tables). */
 lac_cuda_sw_state *lac_aligner_take_cuda_state(lac_aligner *a);

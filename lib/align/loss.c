@@ -26,9 +26,10 @@
  * Memory: one workspace sized by B, T, d, kept in the aligner (grow-only,
  * lac_aligner_loss_workspace), so a warm call allocates nothing.
  *
- * Does not: thread its own loops (the alignments thread inside lac_sw_forward/backward, the
- * GEMMs, the similarity's included, inside OpenBLAS; the rest is O(B T^2)), or keep values
- * between calls.
+ * Threads: the per-pair loop of step 4 runs its pairs on the aligner's threads (OpenMP),
+ * each thread with its own scratch, the terms summed in pair order afterwards, so results do
+ * not depend on the thread count; the alignments thread inside lac_sw_forward/backward, the
+ * similarity's GEMMs inside OpenBLAS.  Keeps no values between calls.
  *
  * Numerics: the label rows are normalised after subtracting their smallest squared index
  * distance, so no valid row is 0/0 (the reference's float32 exp underflows to a zero row
@@ -36,6 +37,7 @@
  * is max-subtracted; row sums, dot products of adjoints and loss sums are in double.
  */
 #include <cblas.h>
+#include <omp.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -184,6 +186,41 @@ static void *take(bump *b, size_t bytes) {
   return b->base ? b->base + o : NULL;
 }
 
+/* the per-pair loop's scratch, one copy per thread */
+typedef struct {
+  double *lab;      /* [T*T] labels */
+  float *z, *gz;    /* [T*T] contrastive logits and their adjoint */
+  float *A, *Bm;    /* [T*T] softmax of M12 (n1 x n2), of M21 (n2 x n1) */
+  float *Ap, *Bp;   /* [T*T] A, Bm with columns at frame positions (n1 x T, n2 x T) */
+  float *lg, *glg;  /* [T*T] alignment logits and their adjoint */
+  float *dAp, *dBp; /* [T*T] adjoints of Ap, Bp */
+  float *dA, *dBm;  /* [T*T] adjoints of A, Bm */
+  float *g1, *g2;   /* [T][d] contrastive gradients of the compacted views */
+} pair_ws;
+
+#define PAIR_WS_FIELDS(X) \
+  X(lab) X(z) X(gz) X(A) X(Bm) X(Ap) X(Bp) X(lg) X(glg) X(dAp) X(dBp) X(dA) X(dBm) X(g1) X(g2)
+
+static void carve_pair(bump *b, pair_ws *s, int T, int d) {
+  const size_t TT = (size_t)T * T, Td = (size_t)T * d;
+  s->lab = take(b, sizeof(double) * TT);
+#define PW_TT(f) s->f = take(b, sizeof(float) * TT);
+  PW_TT(z) PW_TT(gz) PW_TT(A) PW_TT(Bm) PW_TT(Ap) PW_TT(Bp) PW_TT(lg) PW_TT(glg) PW_TT(dAp)
+  PW_TT(dBp) PW_TT(dA) PW_TT(dBm)
+#undef PW_TT
+  s->g1 = take(b, sizeof(float) * Td);
+  s->g2 = take(b, sizeof(float) * Td);
+}
+
+/* thread t's copy: thread 0's pointers moved by t strides */
+static pair_ws pair_ws_at(const pair_ws *s0, size_t stride, int t) {
+  pair_ws s;
+#define PW_AT(f) s.f = (void *)((char *)s0->f + (size_t)t * stride);
+  PAIR_WS_FIELDS(PW_AT)
+#undef PW_AT
+  return s;
+}
+
 typedef struct {
   /* per pair b */
   int *n1, *n2;     /* [B] valid frames per view */
@@ -197,20 +234,15 @@ typedef struct {
   float *gaps;                              /* per-cell: [2B][2][T*T] gathered go, ge */
   float *dgaps;                             /* [2B][2][T*T] (per-cell) or [2B][2] (scalar) */
   float *gV;                                /* [2B] */
-  /* scratch reused by each pair */
-  double *lab;      /* [T*T] labels */
-  float *z, *gz;    /* [T*T] contrastive logits and their adjoint */
-  float *A, *Bm;    /* [T*T] softmax of M12 (n1 x n2), of M21 (n2 x n1) */
-  float *Ap, *Bp;   /* [T*T] A, Bm with columns at frame positions (n1 x T, n2 x T) */
-  float *lg, *glg;  /* [T*T] alignment logits and their adjoint */
-  float *dAp, *dBp; /* [T*T] adjoints of Ap, Bp */
-  float *dA, *dBm;  /* [T*T] adjoints of A, Bm */
-  float *g1, *g2;   /* [T][d] contrastive gradients of the compacted views */
+  double *terms;    /* [B][3]: contrastive, cross-entropy and score terms of each pair */
   double *dx, *dy;  /* [T][d] similarity gradients of the compacted views */
   double *sim;      /* lac_sim_ws_doubles(T, T, d): the similarity's GEMM workspace */
+  /* scratch of the per-pair loop: one per thread, pair_ws_at(&w->pw, w->pw_stride, t) */
+  pair_ws pw;
+  size_t pw_stride;
 } loss_ws;
 
-static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell) {
+static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell, int nt) {
   size_t TT = (size_t)T * T, Td = (size_t)T * d, P = 2 * (size_t)B;
   w->n1 = take(b, sizeof(int) * B);
   w->n2 = take(b, sizeof(int) * B);
@@ -232,24 +264,16 @@ static void carve(bump *b, loss_ws *w, int B, int T, int d, int per_cell) {
   w->dS = take(b, sizeof(float) * P * TT);
   w->gaps = per_cell ? take(b, sizeof(float) * P * 2 * TT) : NULL;
   w->dgaps = take(b, sizeof(float) * P * 2 * (per_cell ? TT : 1));
-  w->lab = take(b, sizeof(double) * TT);
-  w->z = take(b, sizeof(float) * TT);
-  w->gz = take(b, sizeof(float) * TT);
-  w->A = take(b, sizeof(float) * TT);
-  w->Bm = take(b, sizeof(float) * TT);
-  w->Ap = take(b, sizeof(float) * TT);
-  w->Bp = take(b, sizeof(float) * TT);
-  w->lg = take(b, sizeof(float) * TT);
-  w->glg = take(b, sizeof(float) * TT);
-  w->dAp = take(b, sizeof(float) * TT);
-  w->dBp = take(b, sizeof(float) * TT);
-  w->dA = take(b, sizeof(float) * TT);
-  w->dBm = take(b, sizeof(float) * TT);
-  w->g1 = take(b, sizeof(float) * Td);
-  w->g2 = take(b, sizeof(float) * Td);
   w->dx = take(b, sizeof(double) * Td);
   w->dy = take(b, sizeof(double) * Td);
   w->sim = take(b, sizeof(double) * lac_sim_ws_doubles(T, T, d));
+  w->terms = take(b, sizeof(double) * 3 * (size_t)B);
+  /* the per-pair scratch: thread 0's, then nt - 1 more at a 64-byte multiple stride */
+  b->off = (b->off + 63) & ~(size_t)63;
+  const size_t start = b->off;
+  carve_pair(b, &w->pw, T, d);
+  w->pw_stride = (b->off - start + 63) & ~(size_t)63;
+  b->off = start + (size_t)nt * w->pw_stride;
 }
 
 /* ---------------------------------------------------------------- pieces */
@@ -308,16 +332,18 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
   const size_t TT = (size_t)T * T, Td = (size_t)T * d, ng = pc ? TT : 1;
 
   const int want_e = de1 || de2, want_g = dgo || dge, want = want_e || want_g;
+  /* the per-pair loop runs on the aligner's threads (the GEMMs inside it then on one) */
+  const int nt = B < lac_aligner_n_threads(a) ? B : lac_aligner_n_threads(a);
   bump bp = {NULL, 0};
   loss_ws w;
-  carve(&bp, &w, B, T, d, pc);
+  carve(&bp, &w, B, T, d, pc, nt);
   const size_t ws_bytes = bp.off;
   bp.base = lac_aligner_loss_workspace(a, ws_bytes);
   if (!bp.base)
     return lac_error_set(err, LAC_ERR_NOMEM, "lac_loss: cannot allocate %zu bytes of workspace",
                          ws_bytes);
   bp.off = 0;
-  carve(&bp, &w, B, T, d, pc);
+  carve(&bp, &w, B, T, d, pc, nt);
 
   if (de1) memset(de1, 0, sizeof(float) * B * Td);
   if (de2) memset(de2, 0, sizeof(float) * B * Td);
@@ -370,94 +396,102 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
   st = lac_sw_forward(a, &so, 2 * B, w.pairs, w.V, w.Mp, err);
   if (st != LAC_OK) goto done;
 
-  /* ---- per pair: labels, contrastive term, alignment cross-entropy, adjoints */
-  double sum_con = 0, sum_ce = 0, sum_score = 0;
+  /* ---- per pair: labels, contrastive term, alignment cross-entropy, adjoints.  Pairs are
+   * independent (each writes its own rows of de1, de2 and its own gM); on nt threads, each
+   * with its own scratch; the terms are summed in pair order afterwards. */
   const double temp = p->temperature, eps_log = p->log_eps;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
   for (int b = 0; b < B; b++) {
+    const pair_ws s = pair_ws_at(&w.pw, w.pw_stride, omp_get_thread_num());
     const int n1 = w.n1[b], n2 = w.n2[b];
     const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
     const float *x = w.e1c + (size_t)b * Td, *y = w.e2c + (size_t)b * Td;
     for (int i = 0; i < n1; i++)
       lac_row_labels(n2, (double)s1[(size_t)b * T + r1[i]], s2 + (size_t)b * T, r2, p->label_var,
-                     w.lab + (size_t)i * n2);
+                     s.lab + (size_t)i * n2);
 
     /* contrastive: z = x y^T / temperature, KL per row, / (n1 n2) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1, n2, d, (float)(1.0 / temp), x, d, y, d,
-                0.f, w.z, n2);
+                0.f, s.z, n2);
     double con = 0, gscale = (double)p->alpha / ((double)B * n1 * n2);
     for (int i = 0; i < n1; i++)
-      con += lac_row_soft_target(n2, w.z + (size_t)i * n2, 1.0f, w.lab + (size_t)i * n2, eps_log,
-                                 1, gscale / temp, want_e ? w.gz + (size_t)i * n2 : NULL);
+      con += lac_row_soft_target(n2, s.z + (size_t)i * n2, 1.0f, s.lab + (size_t)i * n2, eps_log,
+                                 1, gscale / temp, want_e ? s.gz + (size_t)i * n2 : NULL);
     con /= (double)n1 * n2;
     if (want_e && p->alpha != 0) {
       /* dx = gz y, dy = gz^T x (gz already holds alpha / (B n1 n2 temperature)) */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1, d, n2, 1.f, w.gz, n2, y, d, 0.f,
-                  w.g1, d);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n2, d, n1, 1.f, w.gz, n2, x, d, 0.f,
-                  w.g2, d);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1, d, n2, 1.f, s.gz, n2, y, d, 0.f,
+                  s.g1, d);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n2, d, n1, 1.f, s.gz, n2, x, d, 0.f,
+                  s.g2, d);
       if (de1)
         for (int i = 0; i < n1; i++)
           for (int k = 0; k < d; k++)
-            de1[(size_t)b * Td + (size_t)r1[i] * d + k] += w.g1[(size_t)i * d + k];
+            de1[(size_t)b * Td + (size_t)r1[i] * d + k] += s.g1[(size_t)i * d + k];
       if (de2)
         for (int j = 0; j < n2; j++)
           for (int k = 0; k < d; k++)
-            de2[(size_t)b * Td + (size_t)r2[j] * d + k] += w.g2[(size_t)j * d + k];
+            de2[(size_t)b * Td + (size_t)r2[j] * d + k] += s.g2[(size_t)j * d + k];
     }
 
     /* alignment logits from A = softmax_row(M12) (n1 x n2), Bm = softmax_row(M21) (n2 x n1) */
     const float *M12 = w.Mp[2 * b], *M21 = w.Mp[2 * b + 1];
-    softmax_rows(n1, n2, M12, w.A);
-    softmax_rows(n2, n1, M21, w.Bm);
+    softmax_rows(n1, n2, M12, s.A);
+    softmax_rows(n2, n1, M21, s.Bm);
     if (p->logits == LAC_LOGITS_MATMUL) {
       /* columns at their frame positions, zeros at masked frames: logits[a][c] =
        * sum_t A[a][t] Bm[c][t] over positions t valid in both views */
-      memset(w.Ap, 0, sizeof(float) * (size_t)n1 * T);
-      memset(w.Bp, 0, sizeof(float) * (size_t)n2 * T);
+      memset(s.Ap, 0, sizeof(float) * (size_t)n1 * T);
+      memset(s.Bp, 0, sizeof(float) * (size_t)n2 * T);
       for (int i = 0; i < n1; i++)
-        for (int k = 0; k < n2; k++) w.Ap[(size_t)i * T + r2[k]] = w.A[(size_t)i * n2 + k];
+        for (int k = 0; k < n2; k++) s.Ap[(size_t)i * T + r2[k]] = s.A[(size_t)i * n2 + k];
       for (int j = 0; j < n2; j++)
-        for (int k = 0; k < n1; k++) w.Bp[(size_t)j * T + r1[k]] = w.Bm[(size_t)j * n1 + k];
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1, n2, T, 1.f, w.Ap, T, w.Bp, T, 0.f,
-                  w.lg, n2);
+        for (int k = 0; k < n1; k++) s.Bp[(size_t)j * T + r1[k]] = s.Bm[(size_t)j * n1 + k];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1, n2, T, 1.f, s.Ap, T, s.Bp, T, 0.f,
+                  s.lg, n2);
     } else {
       for (int i = 0; i < n1; i++)
         for (int j = 0; j < n2; j++)
-          w.lg[(size_t)i * n2 + j] = w.A[(size_t)i * n2 + j] * w.Bm[(size_t)j * n1 + i];
+          s.lg[(size_t)i * n2 + j] = s.A[(size_t)i * n2 + j] * s.Bm[(size_t)j * n1 + i];
     }
     const int back_m = want && !p->stop_grad_m && p->beta != 0;
     double ce = 0, cscale = (double)p->beta / ((double)B * n1);
     for (int i = 0; i < n1; i++)
-      ce += lac_row_soft_target(n2, w.lg + (size_t)i * n2, 1.0f, w.lab + (size_t)i * n2, 0.0, 0,
-                                cscale, back_m ? w.glg + (size_t)i * n2 : NULL);
+      ce += lac_row_soft_target(n2, s.lg + (size_t)i * n2, 1.0f, s.lab + (size_t)i * n2, 0.0, 0,
+                                cscale, back_m ? s.glg + (size_t)i * n2 : NULL);
     ce /= n1;
     float *gM12 = w.gMp[2 * b], *gM21 = w.gMp[2 * b + 1];
     if (back_m) {
       if (p->logits == LAC_LOGITS_MATMUL) {
         /* dAp = glg Bp (n1 x T), dBp = glg^T Ap (n2 x T) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1, T, n2, 1.f, w.glg, n2, w.Bp, T,
-                    0.f, w.dAp, T);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n2, T, n1, 1.f, w.glg, n2, w.Ap, T,
-                    0.f, w.dBp, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1, T, n2, 1.f, s.glg, n2, s.Bp, T,
+                    0.f, s.dAp, T);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n2, T, n1, 1.f, s.glg, n2, s.Ap, T,
+                    0.f, s.dBp, T);
         for (int i = 0; i < n1; i++)
-          for (int k = 0; k < n2; k++) w.dA[(size_t)i * n2 + k] = w.dAp[(size_t)i * T + r2[k]];
+          for (int k = 0; k < n2; k++) s.dA[(size_t)i * n2 + k] = s.dAp[(size_t)i * T + r2[k]];
         for (int j = 0; j < n2; j++)
-          for (int k = 0; k < n1; k++) w.dBm[(size_t)j * n1 + k] = w.dBp[(size_t)j * T + r1[k]];
+          for (int k = 0; k < n1; k++) s.dBm[(size_t)j * n1 + k] = s.dBp[(size_t)j * T + r1[k]];
       } else {
         for (int i = 0; i < n1; i++)
           for (int j = 0; j < n2; j++) {
-            float g = w.glg[(size_t)i * n2 + j];
-            w.dA[(size_t)i * n2 + j] = g * w.Bm[(size_t)j * n1 + i];
-            w.dBm[(size_t)j * n1 + i] = g * w.A[(size_t)i * n2 + j];
+            float g = s.glg[(size_t)i * n2 + j];
+            s.dA[(size_t)i * n2 + j] = g * s.Bm[(size_t)j * n1 + i];
+            s.dBm[(size_t)j * n1 + i] = g * s.A[(size_t)i * n2 + j];
           }
       }
-      softmax_rows_backward(n1, n2, w.A, w.dA, gM12);
-      softmax_rows_backward(n2, n1, w.Bm, w.dBm, gM21);
+      softmax_rows_backward(n1, n2, s.A, s.dA, gM12);
+      softmax_rows_backward(n2, n1, s.Bm, s.dBm, gM21);
     }
-    double score = (double)w.V[2 * b] + (double)w.V[2 * b + 1];
-    sum_con += con;
-    sum_ce += ce;
-    sum_score += score;
+    w.terms[3 * b] = con;
+    w.terms[3 * b + 1] = ce;
+    w.terms[3 * b + 2] = (double)w.V[2 * b] + (double)w.V[2 * b + 1];
+  }
+  double sum_con = 0, sum_ce = 0, sum_score = 0;
+  for (int b = 0; b < B; b++) {
+    sum_con += w.terms[3 * b];
+    sum_ce += w.terms[3 * b + 1];
+    sum_score += w.terms[3 * b + 2];
   }
   st = lac_loss_finish_terms(p, B, sum_con, sum_ce, sum_score, "lac_loss", out, err);
   if (st != LAC_OK) goto done;
@@ -498,7 +532,7 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
         continue;
       }
       /* accumulate in double in the (unused by now) label scratch: T*T doubles */
-      double *acc = w.lab;
+      double *acc = w.pw.lab;
       memset(acc, 0, sizeof(double) * TT);
       for (int b = 0; b < B; b++) {
         const int n1 = w.n1[b], n2 = w.n2[b];

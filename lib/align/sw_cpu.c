@@ -750,6 +750,8 @@ void lac_aligner_free(lac_aligner *a) {
   free(a);
 }
 
+int lac_aligner_n_threads(const lac_aligner *a) { return a->n_threads; }
+
 void *lac_aligner_loss_workspace(lac_aligner *a, size_t bytes) {
   if (!a || grow(&a->loss_ws, &a->loss_cap, bytes)) return NULL;
   return a->loss_ws;
