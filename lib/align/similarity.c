@@ -23,49 +23,71 @@
 /* below this fraction of |x|^2 + |y|^2 a GEMM distance is recomputed directly */
 #define SIM_CANCEL 1e-4
 
-lac_status lac_similarity_matrix(lac_similarity kind, float eps, int n, int m, int d,
-                                 const float *x, const float *y, float *S, lac_error *err) {
-  if (n < 1 || m < 1 || d < 1 || !x || !y || !S)
+static double sqdist_direct(const float *a, const float *b, int d) {
+  double dd = 0;
+  for (int k = 0; k < d; k++) {
+    double t = (double)a[k] - b[k];
+    dd += t * t;
+  }
+  return dd;
+}
+
+static lac_status sim_check(lac_similarity kind, float eps, int n, int m, int d, int arrays,
+                            lac_error *err) {
+  if (n < 1 || m < 1 || d < 1 || !arrays)
     return lac_error_set(err, LAC_ERR_INVALID_ARG,
                          "similarity: need n, m, d >= 1 and non-NULL arrays (got %d x %d x %d)", n,
                          m, d);
   if (!(eps >= 0))
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "similarity: epsilon must be >= 0");
+  if (kind != LAC_SIM_COSINE && kind != LAC_SIM_NEG_SQDIST && kind != LAC_SIM_INV_SQDIST)
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "similarity: unknown kind %d", (int)kind);
+  return LAC_OK;
+}
+
+/* the similarity of rows i, j from their squared distance p (sqdist kinds) or their dot
+ * product p and squared norms aa, bb (cosine), into *out; refuses 1/0 and non-finite values */
+static lac_status sim_finish(lac_similarity kind, double eps, double p, double aa, double bb,
+                             int i, int j, float *out, lac_error *err) {
+  double v;
+  if (kind == LAC_SIM_COSINE) {
+    v = p / (sqrt(aa) * sqrt(bb) + eps);
+  } else if (kind == LAC_SIM_NEG_SQDIST) {
+    v = -p;
+  } else {
+    if (p + eps == 0)
+      return lac_error_set(err, LAC_ERR_NUMERIC,
+                           "similarity: rows %d and %d are identical and the epsilon is 0: "
+                           "1/|x-y|^2 is infinite (use an epsilon > 0)",
+                           i, j);
+    v = 1.0 / (p + eps);
+  }
+  if (!isfinite(v))
+    return lac_error_set(err, LAC_ERR_NUMERIC,
+                         "similarity: non-finite value at (%d, %d): check the embeddings", i, j);
+  *out = (float)v;
+  return LAC_OK;
+}
+
+lac_status lac_similarity_matrix(lac_similarity kind, float eps, int n, int m, int d,
+                                 const float *x, const float *y, float *S, lac_error *err) {
+  const lac_status sc = sim_check(kind, eps, n, m, d, x && y && S, err);
+  if (sc != LAC_OK) return sc;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < m; j++) {
       const float *a = x + (size_t)i * d, *b = y + (size_t)j * d;
-      double v;
+      double p = 0, aa = 0, bb = 0;
       if (kind == LAC_SIM_COSINE) {
-        double ab = 0, aa = 0, bb = 0;
         for (int k = 0; k < d; k++) {
-          ab += (double)a[k] * b[k];
+          p += (double)a[k] * b[k];
           aa += (double)a[k] * a[k];
           bb += (double)b[k] * b[k];
         }
-        v = ab / (sqrt(aa) * sqrt(bb) + eps);
       } else {
-        double dd = 0;
-        for (int k = 0; k < d; k++) {
-          double t = (double)a[k] - b[k];
-          dd += t * t;
-        }
-        if (kind == LAC_SIM_NEG_SQDIST) {
-          v = -dd;
-        } else if (kind == LAC_SIM_INV_SQDIST) {
-          if (dd + eps == 0)
-            return lac_error_set(err, LAC_ERR_NUMERIC,
-                                 "similarity: rows %d and %d are identical and the epsilon is 0: "
-                                 "1/|x-y|^2 is infinite (use an epsilon > 0)",
-                                 i, j);
-          v = 1.0 / (dd + eps);
-        } else {
-          return lac_error_set(err, LAC_ERR_INVALID_ARG, "similarity: unknown kind %d", (int)kind);
-        }
+        p = sqdist_direct(a, b, d);
       }
-      if (!isfinite(v))
-        return lac_error_set(err, LAC_ERR_NUMERIC,
-                             "similarity: non-finite value at (%d, %d): check the embeddings", i, j);
-      S[(size_t)i * m + j] = (float)v;
+      const lac_status st = sim_finish(kind, eps, p, aa, bb, i, j, &S[(size_t)i * m + j], err);
+      if (st != LAC_OK) return st;
     }
   return LAC_OK;
 }
@@ -98,11 +120,7 @@ void lac_sim_backward_ref(lac_similarity kind, double eps, int n, int m, int d, 
           db[k] += g * ((double)a[k] / den - cb * b[k]);
         }
       } else {
-        double dd = 0;
-        for (int k = 0; k < d; k++) {
-          double t = (double)a[k] - b[k];
-          dd += t * t;
-        }
+        const double dd = sqdist_direct(a, b, d);
         /* s = 1 / (dd + eps): ds/d(dd) = -s^2; s = -dd: -1; d(dd)/da = 2 (a - b) */
         double c = kind == LAC_SIM_INV_SQDIST ? -2.0 * g / ((dd + eps) * (dd + eps)) : -2.0 * g;
         for (int k = 0; k < d; k++) {
@@ -126,15 +144,6 @@ typedef struct {
   double *P;       /* [n][m]: squared distances (sqdist kinds) or dot products (cosine) */
   double *C;       /* [n][m]: the backward's coefficients */
 } sim_ws;
-
-static double sqdist_direct(const float *a, const float *b, int d) {
-  double dd = 0;
-  for (int k = 0; k < d; k++) {
-    double t = (double)a[k] - b[k];
-    dd += t * t;
-  }
-  return dd;
-}
 
 /* the pair table P (and the rows in double, their squared norms) */
 static sim_ws pair_table(lac_similarity kind, int n, int m, int d, const float *x, const float *y,
@@ -176,37 +185,37 @@ static sim_ws pair_table(lac_similarity kind, int n, int m, int d, const float *
 
 lac_status lac_sim_forward(lac_similarity kind, float eps, int n, int m, int d, const float *x,
                            const float *y, float *S, double *ws, lac_error *err) {
-  if (n < 1 || m < 1 || d < 1 || !x || !y || !S || !ws)
-    return lac_error_set(err, LAC_ERR_INVALID_ARG,
-                         "similarity: need n, m, d >= 1 and non-NULL arrays (got %d x %d x %d)", n,
-                         m, d);
-  if (!(eps >= 0))
-    return lac_error_set(err, LAC_ERR_INVALID_ARG, "similarity: epsilon must be >= 0");
-  if (kind != LAC_SIM_COSINE && kind != LAC_SIM_NEG_SQDIST && kind != LAC_SIM_INV_SQDIST)
-    return lac_error_set(err, LAC_ERR_INVALID_ARG, "similarity: unknown kind %d", (int)kind);
+  const lac_status sc = sim_check(kind, eps, n, m, d, x && y && S && ws, err);
+  if (sc != LAC_OK) return sc;
   const sim_ws w = pair_table(kind, n, m, d, x, y, ws);
   for (int i = 0; i < n; i++)
     for (int j = 0; j < m; j++) {
-      const double p = w.P[(size_t)i * m + j];
-      double v;
-      if (kind == LAC_SIM_COSINE) {
-        v = p / (sqrt(w.nx[i]) * sqrt(w.ny[j]) + eps);
-      } else if (kind == LAC_SIM_NEG_SQDIST) {
-        v = -p;
-      } else {
-        if (p + eps == 0)
-          return lac_error_set(err, LAC_ERR_NUMERIC,
-                               "similarity: rows %d and %d are identical and the epsilon is 0: "
-                               "1/|x-y|^2 is infinite (use an epsilon > 0)",
-                               i, j);
-        v = 1.0 / (p + eps);
-      }
-      if (!isfinite(v))
-        return lac_error_set(err, LAC_ERR_NUMERIC,
-                             "similarity: non-finite value at (%d, %d): check the embeddings", i, j);
-      S[(size_t)i * m + j] = (float)v;
+      const lac_status st = sim_finish(kind, eps, w.P[(size_t)i * m + j], w.nx[i], w.ny[j], i, j,
+                                       &S[(size_t)i * m + j], err);
+      if (st != LAC_OK) return st;
     }
   return LAC_OK;
+}
+
+/* out[j] = sum_i A[i][j] of an n x m matrix */
+static void col_sums(int n, int m, const double *A, double *out) {
+  for (int j = 0; j < m; j++) out[j] = 0.0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < m; j++) out[j] += A[(size_t)i * m + j];
+}
+
+/* dx += diag(nx) X + s C Y, dy += diag(ny) Y + s C^T X (nx, ny holding the diagonals) */
+static void sim_apply(const sim_ws *w, int n, int m, int d, double s, double *dx, double *dy) {
+  for (int pass = 0; pass < 2; pass++) {
+    const int rows = pass ? m : n;
+    const double *r = pass ? w->ny : w->nx, *src = pass ? w->yd : w->xd;
+    double *dst = pass ? dy : dx;
+    for (int i = 0; i < rows; i++)
+      if (r[i] != 0)
+        for (int k = 0; k < d; k++) dst[(size_t)i * d + k] += r[i] * src[(size_t)i * d + k];
+  }
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, m, s, w->C, m, w->yd, d, 1.0, dx, d);
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, d, n, s, w->C, m, w->xd, d, 1.0, dy, d);
 }
 
 void lac_sim_backward(lac_similarity kind, double eps, int n, int m, int d, const float *x,
@@ -238,30 +247,18 @@ void lac_sim_backward(lac_similarity kind, double eps, int n, int m, int d, cons
       w.C[ij] = c;
     }
   if (!cos) {
-    /* dx += diag(rowsum C) X - C Y;  dy += diag(colsum C) Y - C^T X */
+    /* dx += diag(rowsum C) X - C Y;  dy += diag(colsum C) Y - C^T X (sums in nx, ny) */
     for (int i = 0; i < n; i++) {
       double r = 0;
       for (int j = 0; j < m; j++) r += w.C[(size_t)i * m + j];
-      double *da = dx + (size_t)i * d;
-      const double *a = w.xd + (size_t)i * d;
-      if (r != 0)
-        for (int k = 0; k < d; k++) da[k] += r * a[k];
+      w.nx[i] = r;
     }
-    for (int j = 0; j < m; j++) {
-      double r = 0;
-      for (int i = 0; i < n; i++) r += w.C[(size_t)i * m + j];
-      double *db = dy + (size_t)j * d;
-      const double *b = w.yd + (size_t)j * d;
-      if (r != 0)
-        for (int k = 0; k < d; k++) db[k] += r * b[k];
-    }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, m, -1.0, w.C, m, w.yd, d, 1.0, dx,
-                d);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, d, n, -1.0, w.C, m, w.xd, d, 1.0, dy,
-                d);
+    col_sums(n, m, w.C, w.ny);
+    sim_apply(&w, n, m, d, -1.0, dx, dy);
     return;
   }
-  /* cosine: C = g / den; the diagonal terms' sums in ra (rows) and rb (columns) */
+  /* cosine: C = g / den; dx += C Y - diag(ra) X, dy += C^T X - diag(rb) Y with ra, rb the
+   * sums of the diagonal terms (rows: kept in nx once row i is done; columns: in P, then ny) */
   for (int i = 0; i < n; i++) w.nx[i] = sqrt(w.nx[i]);
   for (int j = 0; j < m; j++) w.ny[j] = sqrt(w.ny[j]);
   for (int i = 0; i < n; i++) {
@@ -275,23 +272,11 @@ void lac_sim_backward(lac_similarity kind, double eps, int n, int m, int d, cons
       }
       const double u = w.P[ij], nxa = w.nx[i], nyb = w.ny[j], den = nxa * nyb + eps;
       w.C[ij] = g / den;
-      ra += nxa > 0 ? g * u * nyb / (den * den * nxa) : 0.0;
-      /* the column's term goes into P (no longer needed at ij) */
-      w.P[ij] = nyb > 0 ? g * u * nxa / (den * den * nyb) : 0.0;
+      ra -= nxa > 0 ? g * u * nyb / (den * den * nxa) : 0.0;
+      w.P[ij] = nyb > 0 ? -g * u * nxa / (den * den * nyb) : 0.0;
     }
-    double *da = dx + (size_t)i * d;
-    const double *a = w.xd + (size_t)i * d;
-    if (ra != 0)
-      for (int k = 0; k < d; k++) da[k] -= ra * a[k];
+    w.nx[i] = ra;
   }
-  for (int j = 0; j < m; j++) {
-    double rb = 0;
-    for (int i = 0; i < n; i++) rb += w.P[(size_t)i * m + j];
-    double *db = dy + (size_t)j * d;
-    const double *b = w.yd + (size_t)j * d;
-    if (rb != 0)
-      for (int k = 0; k < d; k++) db[k] -= rb * b[k];
-  }
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, m, 1.0, w.C, m, w.yd, d, 1.0, dx, d);
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, d, n, 1.0, w.C, m, w.xd, d, 1.0, dy, d);
+  col_sums(n, m, w.P, w.ny);
+  sim_apply(&w, n, m, d, 1.0, dx, dy);
 }
