@@ -295,15 +295,24 @@ SW_HD MwPlan mw_plan(int n, int nb, int K) {
   pl.total = (q / K) * pl.Lr + SW_MW_LEAD * (q % K) + L;
   return pl;
 }
-/* the band (in the direction's order) of warp w at step t of the block, and its own step s
- * in that band; -1 before the warp's first band.  The caller checks q < nb and s < the
- * band's length. */
-SW_HD int mw_band(const MwPlan &pl, int w, int t, int *s) {
-  const int u = t - SW_MW_LEAD * w;
-  if (u < 0) return -1;
-  const int r = u / pl.Lr;
-  *s = u - r * pl.Lr;
-  return r * pl.K + w;
+/* A warp's clock: the band it runs (in the direction's order, q = w, w + K, ...) and its own
+ * step s in that band (s < 0 before the warp's first band).  At block step t it reads
+ * q = w + K floor(u / Lr), s = u mod Lr with u = t - SW_MW_LEAD w; mw_tick moves it to
+ * t + 1 without a division.  The caller checks q < nb and s < the band's length. */
+struct MwClock {
+  int q, s;
+};
+SW_HD MwClock mw_start(int w) {
+  MwClock c;
+  c.q = w;
+  c.s = -SW_MW_LEAD * w;
+  return c;
+}
+SW_HD void mw_tick(const MwPlan &pl, MwClock &c) {
+  if (++c.s == pl.Lr) {
+    c.s = 0;
+    c.q += pl.K;
+  }
 }
 /* strips for K warps: the narrowest width whose bands are at most K (capped at wmax) */
 SW_HD int mw_pick_w(int m, int K, int wmax) { return sw_pick_w((m + K - 1) / K, wmax); }
@@ -842,10 +851,10 @@ __device__ __forceinline__ void fwd_pair_mw(const Pair &P, int warp, int lane, f
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   const MwPlan pl = mw_plan(P.n, nb, P.wk);
   float sM = SW_NEG, sX = SW_NEG, sY = SW_NEG;
-  for (int t = 0; t < pl.total; t++) {
-    int s;
-    const int b = mw_band(pl, warp, t, &s);
-    if (b >= 0 && b < nb && s < P.n + lanes_used(P.m, b, W) - 1) { /* warp-uniform */
+  MwClock c = mw_start(warp);
+  for (int t = 0; t < pl.total; t++, mw_tick(pl, c)) {
+    const int b = c.q, s = c.s;
+    if (s >= 0 && b < nb && s < P.n + lanes_used(P.m, b, W) - 1) { /* warp-uniform */
       if (s == 0) {
         L.begin_band(P, b, lane);
         sM = sX = sY = SW_NEG;
@@ -872,10 +881,10 @@ __device__ __forceinline__ void bwd_pair_mw(const Pair &P, int warp, int lane, d
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   const MwPlan pl = mw_plan(P.n, nb, P.wk);
   float sLM = 0.0f, sLX = 0.0f, sDM = 0.0f, sDX = 0.0f, sDY = 0.0f;
-  for (int t = 0; t < pl.total; t++) {
-    int s;
-    const int q = mw_band(pl, warp, t, &s), b = nb - 1 - q;
-    if (q >= 0 && q < nb) {
+  MwClock c = mw_start(warp);
+  for (int t = 0; t < pl.total; t++, mw_tick(pl, c)) {
+    const int q = c.q, s = c.s, b = nb - 1 - q;
+    if (s >= 0 && q < nb) {
       const int Lu = lanes_used(P.m, b, W);
       if (s < P.n + Lu - 1) { /* warp-uniform */
         if (s == 0) {
@@ -1061,14 +1070,15 @@ template <int W, bool PC> void bwd_pair_emu(const Pair &P, double *sgo, double *
 struct MwOrder {
   int w[SW_MW_MAX], b[SW_MW_MAX], s[SW_MW_MAX], n;
 };
-/* the active warps of step t, sorted by band (descending: forward, ascending: backward) */
-static MwOrder mw_active(const MwPlan &pl, const Pair &P, int W, int nb, int t, bool fwd) {
+/* the active warps at their clocks' step (then ticked), sorted by band (descending: forward,
+ * ascending: backward) */
+static MwOrder mw_active(const MwPlan &pl, const Pair &P, int W, int nb, MwClock *clk, bool fwd) {
   MwOrder o;
   o.n = 0;
   for (int w = 0; w < pl.K; w++) {
-    int s;
-    const int q = mw_band(pl, w, t, &s);
-    if (q < 0 || q >= nb) continue;
+    const int q = clk[w].q, s = clk[w].s;
+    mw_tick(pl, clk[w]);
+    if (s < 0 || q >= nb) continue;
     const int b = fwd ? q : nb - 1 - q;
     if (s >= P.n + lanes_used(P.m, b, W) - 1) continue;
     int k = o.n++;
@@ -1091,8 +1101,10 @@ template <int W, bool PC> void fwd_pair_emu_mw(const Pair &P, float *mxo, double
   for (int l = 0; l < nl; l++) L[l].begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   const MwPlan pl = mw_plan(P.n, nb, K);
+  MwClock clk[SW_MW_MAX];
+  for (int w = 0; w < K; w++) clk[w] = mw_start(w);
   for (int t = 0; t < pl.total; t++) {
-    const MwOrder o = mw_active(pl, P, W, nb, t, true);
+    const MwOrder o = mw_active(pl, P, W, nb, clk, true);
     for (int a = 0; a < o.n; a++) {
       FwdLane<W, PC> *Lw = L + 32 * o.w[a];
       float *sw = sv + 3 * 32 * o.w[a];
@@ -1128,8 +1140,10 @@ template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, doubl
   for (int l = 0; l < nl; l++) L[l].begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   const MwPlan pl = mw_plan(P.n, nb, K);
+  MwClock clk[SW_MW_MAX];
+  for (int w = 0; w < K; w++) clk[w] = mw_start(w);
   for (int t = 0; t < pl.total; t++) {
-    const MwOrder o = mw_active(pl, P, W, nb, t, false);
+    const MwOrder o = mw_active(pl, P, W, nb, clk, false);
     for (int a = 0; a < o.n; a++) {
       BwdLane<W, PC> *Lw = L + 32 * o.w[a];
       float *sw = sv + 5 * 32 * o.w[a];
