@@ -13,8 +13,9 @@
  * cells/s = pairs * T * T / (forward + backward time).  --tune adds the strip-width variants
  * (lac_cuda_sw_tune 4/8) of the kernel time for the 8- and 256-pair rows (the 1024- and
  * 4096-pair rows run the default 8/8 only); the 8- and 256-pair rows also run the kernels
- * with several warps per pair (lac_cuda_sw_warps(0): 8 warps at 8 pairs, 2 at 256) right
- * after the one-warp kernels and print the speed ratio of the two; --quick: fewer reps.
+ * with several warps per pair (lac_cuda_sw_warps: 2, 4 and 8 at 8 pairs; at 256 pairs the 2
+ * that lac_cuda_sw_warps(0) picks) right after the one-warp kernels and print each one's
+ * speed ratio to them; --quick: fewer reps.
  * Lines starting "BENCH" are for tools/gpu-check.sh.  Exits 77 without a GPU.
  */
 #include <cuda_runtime.h>
@@ -257,14 +258,16 @@ int main(int argc, char **argv) {
       }
       const double gcells = (double)np * T * T * 1e-9;
       for (int per_cell = 1; per_cell >= 0; per_cell--) {
-        /* variants: 0 the defaults; 1, 2 strip widths 8/4, 4/4 (--tune); 3 several warps */
-        const int nvar = np <= 256 ? 4 : 1;
+        /* variants: 0 the defaults; 1, 2 strip widths 8/4, 4/4 (--tune); 3, 4, 5 several
+         * warps per pair: 2, 4, 8 (up to 64 pairs), or what lac_cuda_sw_warps(0) picks */
+        const int nvar = np <= 256 ? 6 : 1;
         double one_warp_ms = NAN;
         for (int v = 0; v < nvar; v++) {
           if ((v == 1 || v == 2) && !(tune && per_cell)) continue;
+          if ((v == 3 || v == 4) && np > 64) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
-          lac_cuda_sw_warps(v == 3 ? 0 : 1);
+          lac_cuda_sw_warps(v < 3 ? 1 : np > 64 ? 0 : v == 3 ? 2 : v == 4 ? 4 : 8);
           const int warps = lac_cuda_sw_launch_warps(np);
           /* reps: enough for ~0.3 s of kernels, 3..25 */
           double f, b, tot;
@@ -280,7 +283,7 @@ int main(int argc, char **argv) {
                            hbuf[6], hbuf[7]);
           }
           if (v == 0) one_warp_ms = tot;
-          const double vs1 = v == 3 ? one_warp_ms / tot : NAN;
+          const double vs1 = v >= 3 ? one_warp_ms / tot : NAN;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
           printf("%5d %5d %-9s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f\n", np, T,

@@ -229,13 +229,15 @@ elif [ "$bench" = 1 ]; then
       fi
       tune=""
       [ "$np" -le 256 ] && tune=" (Wmax 8/4: ${k84:-?}, 4/4: ${k44:-?})"
-      if [ "$np" -le 256 ]; then # several warps per pair (lac_cuda_sw_warps(0)), same run
-        K=$([ "$np" -le 64 ] && echo 8 || echo 2)
-        km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
-        rm_=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
-        kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
-        rms=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
-        tune="$tune; $K warps per pair: ${km:-?} (${rm_:-?}x one warp), scalar ${kms:-?} (${rms:-?}x)"
+      if [ "$np" -le 256 ]; then # several warps per pair (lac_cuda_sw_warps), same run
+        Ks=$([ "$np" -le 64 ] && echo "2 4 8" || echo 2)
+        for K in $Ks; do
+          km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
+          rm_=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
+          kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
+          rms=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
+          tune="$tune; $K warps per pair: ${km:-?} (${rm_:-?}x one warp), scalar ${kms:-?} (${rms:-?}x)"
+        done
       fi
       echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel ${k:-?} Gcells/s per-cell gaps$tune, ${ks:-?} scalar gaps; end-to-end lac_cuda_sw with copies ${e:-?}$extra | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
     done
