@@ -6,10 +6,9 @@
  *  2. per pair, drops the masked frames (valid = 0) of both views: everything below runs on
  *     the n1 x n2 valid frames, so masked frames neither change the loss nor get gradient;
  *  3. builds S12 = sim(e1, e2) (lac_sim_forward: lac_similarity_matrix through a double GEMM)
- *     and S21 = S12^T (every similarity is
- *     symmetric in its arguments, bit for bit), gathers per-cell penalties at the frames'
- *     positions, and runs all 2B alignments (pair b: 2b = 1->2, 2b+1 = 2->1) in ONE
- *     lac_sw_forward call;
+ *     and S21 = S12^T (every similarity is symmetric in its arguments, bit for bit), gathers
+ *     per-cell penalties at the frames' positions, and runs all 2B alignments (pair b:
+ *     2b = 1->2, 2b+1 = 2->1) in ONE lac_sw_forward call;
  *  4. per pair: Gaussian labels, the contrastive KL (logits by cblas_sgemm, max-subtracted
  *     log-softmax in double), A = softmax_row(M12), Bm = softmax_row(M21), the alignment
  *     logits (matrix product by cblas_sgemm, or element-wise), the soft-target cross-entropy;
@@ -37,8 +36,8 @@
  * is max-subtracted; row sums, dot products of adjoints and loss sums are in double.
  */
 #include <cblas.h>
-#include <omp.h>
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
