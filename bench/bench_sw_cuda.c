@@ -11,8 +11,8 @@
  *   staging, one copy each way, both kernels, unpacking), wall clock, median of reps after a
  *   warm-up call (which grows the backend's scratch); per-cell penalties.
  * cells/s = pairs * T * T / (forward + backward time).  --tune adds the strip-width variants
- * (lac_cuda_sw_tune 4/8) of the kernel time for the 8- and 256-pair rows (the 1024- and
- * 4096-pair rows run the default 8/8 only); the 8- and 256-pair rows also run the kernels
+ * (lac_cuda_sw_tune 8/4 and 4/4: narrower strips, fewer registers, more warps per SM) of the
+ * kernel time to every row, both gap kinds; the 8- and 256-pair rows also run the kernels
  * with several warps per pair (lac_cuda_sw_warps: 2, 4 and 8 at 8 pairs; at 256 pairs the 2
  * that lac_cuda_sw_warps(0) picks) right after the one-warp kernels and print each one's
  * speed ratio to them; --quick: fewer reps.
@@ -260,11 +260,11 @@ int main(int argc, char **argv) {
       for (int per_cell = 1; per_cell >= 0; per_cell--) {
         /* variants: 0 the defaults; 1, 2 strip widths 8/4, 4/4 (--tune); 3, 4, 5 several
          * warps per pair: 2, 4, 8 (up to 64 pairs), or what lac_cuda_sw_warps(0) picks */
-        const int nvar = np <= 256 ? 6 : 1;
         double one_warp_ms = NAN;
-        for (int v = 0; v < nvar; v++) {
-          if ((v == 1 || v == 2) && !(tune && per_cell)) continue;
+        for (int v = 0; v < 6; v++) {
+          if ((v == 1 || v == 2) && !tune) continue;
           if ((v == 3 || v == 4) && np > 64) continue;
+          if (v == 5 && np > 256) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
           lac_cuda_sw_warps(v < 3 ? 1 : np > 64 ? 0 : v == 3 ? 2 : v == 4 ? 4 : 8);

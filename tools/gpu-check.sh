@@ -213,7 +213,7 @@ elif [ "$bench" = 1 ]; then
   tl="$out/bench_sw_torch_gpu.log"
   for np in 8 256 1024 4096; do
     Ts="64 128 256 512 1024"
-    [ "$np" -gt 256 ] && Ts="64 256" # the warp-scaling rows: default Wmax 8/8 only
+    [ "$np" -gt 256 ] && Ts="64 256" # the rows of many pairs
     for T in $Ts; do
       k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=1 ")
       ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=1 ")
@@ -227,8 +227,9 @@ elif [ "$bench" = 1 ]; then
           extra=$(awk -v a="$k" -v b="$tg" 'BEGIN{ if (b > 0) printf "; PyTorch %.4g Gcells/s, ratio %.0fx", b, a / b }')
         fi
       fi
-      tune=""
-      [ "$np" -le 256 ] && tune=" (Wmax 8/4: ${k84:-?}, 4/4: ${k44:-?})"
+      k84s=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/4")
+      k44s=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=4/4")
+      tune=" (Wmax 8/4: ${k84:-?}, 4/4: ${k44:-?}; scalar 8/4: ${k84s:-?}, 4/4: ${k44s:-?})"
       if [ "$np" -le 256 ]; then # several warps per pair (lac_cuda_sw_warps), same run
         Ks=$([ "$np" -le 64 ] && echo "2 4 8" || echo 2)
         for K in $Ks; do
