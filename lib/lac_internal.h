@@ -151,10 +151,13 @@ lac_cuda_sw_state *lac_aligner_take_cuda_state(lac_aligner *a);
 lac_status lac_aligner_use_cuda_emulation(lac_aligner *a, lac_error *err);
 
 /* ---------------------------------------------------------------- the loss's similarity
- * (lib/align/similarity.c).  lac_sim_forward: lac_similarity_matrix through a double GEMM,
- * ws holding lac_sim_ws_doubles(n, m, d) doubles.  lac_sim_backward: dx [n][d] += d/dx and
+ * (lib/align/similarity.c).  lac_sim_direct: lac_similarity_matrix by direct loops in double
+ * (its small calls; the oracle).  lac_sim_forward: the same through a double GEMM, ws holding
+ * lac_sim_ws_doubles(n, m, d) doubles.  lac_sim_backward: dx [n][d] += d/dx and
  * dy [m][d] += d/dy of sum_ij (G12[i][j] + G21[j][i]) sim(x_i, y_j) (G21 may be NULL), same
  * workspace; lac_sim_backward_ref: the same by direct loops, the oracle. */
+lac_status lac_sim_direct(lac_similarity kind, float eps, int n, int m, int d, const float *x,
+                          const float *y, float *S, lac_error *err);
 size_t lac_sim_ws_doubles(int n, int m, int d);
 lac_status lac_sim_forward(lac_similarity kind, float eps, int n, int m, int d, const float *x,
                            const float *y, float *S, double *ws, lac_error *err);

@@ -1,7 +1,8 @@
-/* test_similarity.c — the loss's similarity through double GEMMs (lac_sim_forward,
- * lac_sim_backward, lib/align/similarity.c) against the direct double loops it replaced
- * (lac_similarity_matrix, lac_sim_backward_ref), for the three kinds, on shapes from 1 x 1
- * to 130 x 70 and inputs built to make |x|^2 + |y|^2 - 2 x.y cancel: rows of norm 1 and 1000,
+/* test_similarity.c — the similarity through double GEMMs (lac_sim_forward, lac_sim_backward
+ * and lac_similarity_matrix's whole-sequence path, lib/align/similarity.c) against the direct
+ * double loops (lac_sim_direct, lac_sim_backward_ref), for the three kinds, on shapes from
+ * 1 x 1 to 300 x 70 (lac_similarity_matrix in row blocks of 256) and inputs built to make
+ * |x|^2 + |y|^2 - 2 x.y cancel: rows of norm 1 and 1000,
  * rows of y that are copies of rows of x or copies moved by 1e-2 .. 1e-7 of their scale,
  * zero rows (cosine), a zero incoming gradient on some cells.  Passing needs the GEMM path
  * to keep float32's accuracy in S (2 ulp) and the gradients within 1e-9 of their largest
@@ -59,8 +60,8 @@ static double ulps(const float *a, const float *b, size_t n) {
 }
 
 int main(void) {
-  static const int shapes[][3] = {{1, 1, 1},    {1, 7, 3},    {5, 1, 16},  {37, 29, 128},
-                                  {64, 64, 128}, {130, 70, 33}, {3, 200, 8}};
+  static const int shapes[][3] = {{1, 1, 1},     {1, 7, 3},     {5, 1, 16}, {37, 29, 128},
+                                  {64, 64, 128}, {130, 70, 33}, {3, 200, 8}, {300, 40, 24}};
   static const lac_similarity kinds[] = {LAC_SIM_INV_SQDIST, LAC_SIM_NEG_SQDIST, LAC_SIM_COSINE};
   static const char *kname[] = {"inverse squared distance", "negative squared distance",
                                 "cosine"};
@@ -80,13 +81,16 @@ int main(void) {
         double *ws = malloc(sizeof(double) * lac_sim_ws_doubles(n, m, d));
         make_rows(n, m, d, scale, kind == LAC_SIM_COSINE, x, y);
         lac_error err;
-        CHECK_OK(lac_similarity_matrix(kind, eps, n, m, d, x, y, Sr, &err), &err);
-        for (size_t t = 0; t < (size_t)n * m; t++) S[t] = NAN;
-        CHECK_OK(lac_sim_forward(kind, eps, n, m, d, x, y, S, ws, &err), &err);
-        const double us = ulps(S, Sr, (size_t)n * m);
-        CHECK(us <= 2.0, "%s, %d x %d x %d, scale %g: S differs by %.3g ulp", kname[kk], n, m, d,
-              scale, us);
-        if (us > worst_s) worst_s = us;
+        CHECK_OK(lac_sim_direct(kind, eps, n, m, d, x, y, Sr, &err), &err);
+        for (int pub = 0; pub < 2; pub++) { /* lac_sim_forward, then lac_similarity_matrix */
+          for (size_t t = 0; t < (size_t)n * m; t++) S[t] = NAN;
+          if (pub) CHECK_OK(lac_similarity_matrix(kind, eps, n, m, d, x, y, S, &err), &err);
+          else CHECK_OK(lac_sim_forward(kind, eps, n, m, d, x, y, S, ws, &err), &err);
+          const double us = ulps(S, Sr, (size_t)n * m);
+          CHECK(us <= 2.0, "%s, %d x %d x %d, scale %g: %s's S differs by %.3g ulp", kname[kk], n,
+                m, d, scale, pub ? "lac_similarity_matrix" : "lac_sim_forward", us);
+          if (us > worst_s) worst_s = us;
+        }
         /* incoming gradients of the scale of 1 / S (so every kind's terms are O(1)), some 0 */
         for (size_t t = 0; t < (size_t)n * m; t++) {
           const double r = fabs((double)Sr[t]) > 1e-30 ? 1.0 / fabs((double)Sr[t]) : 1.0;
@@ -113,7 +117,24 @@ int main(void) {
   printf("largest S difference %.3g ulp (limit 2), largest gradient error %.3g of the largest "
          "value (limit 1e-9)\n",
          worst_s, worst_g);
-  /* bad input: the same errors as lac_similarity_matrix */
+  /* bad input: the same errors on both paths; a row index in the error names the row of the
+   * whole matrix, also in lac_similarity_matrix's second block of 256 rows */
+  {
+    enum { N = 300, M = 20, D = 4 };
+    static float x[N * D], y[M * D], S[N * M];
+    for (int t = 0; t < N * D; t++) x[t] = (float)t * 0.001f; /* every row distinct */
+    for (int t = 0; t < M * D; t++) y[t] = (float)(t % 13) * 0.5f + 100.0f;
+    memcpy(y + 5 * D, x + 270 * D, sizeof(float) * D); /* row 270 of x = row 5 of y */
+    lac_error err;
+    for (int pub = 0; pub < 2; pub++) {
+      const lac_status st = pub ? lac_similarity_matrix(LAC_SIM_INV_SQDIST, 0.0f, N, M, D, x, y,
+                                                        S, &err)
+                                : lac_sim_direct(LAC_SIM_INV_SQDIST, 0.0f, N, M, D, x, y, S, &err);
+      CHECK(st == LAC_ERR_NUMERIC && strstr(err.message, "rows 270 and 5") != NULL,
+            "%s, identical rows 270 and 5 with epsilon 0: %s", pub ? "public" : "direct",
+            err.message);
+    }
+  }
   {
     float x[4] = {1, 2, 3, 4}, S[4];
     double ws[64];

@@ -2,11 +2,12 @@
  * the alignment tools use it: S[i][j] = sim(x[i], y[j]) for inverse squared distance,
  * negative squared distance or cosine (include/lac/align.h), and its backward.
  *
- * lac_similarity_matrix and lac_sim_backward_ref are direct loops in double: exact
- * differences rather than |x|^2 + |y|^2 - 2 x.y, which cancels for near-identical rows.  They
- * serve the per-frame callers (lacalign, lac align) and are the oracle of the loss's path,
- * lac_sim_forward / lac_sim_backward: the same quantities through double-precision GEMMs
- * (OpenBLAS, threaded), O(n m d) flops at GEMM speed instead of a scalar loop.  Squared
+ * lac_sim_direct (lac_similarity_matrix's small calls, such as lacalign's one frame against
+ * the reference) and lac_sim_backward_ref are direct loops in double: exact differences
+ * rather than |x|^2 + |y|^2 - 2 x.y, which cancels for near-identical rows.  They are the
+ * oracle of the GEMM path that the loss (lac_sim_forward / lac_sim_backward) and the
+ * whole-sequence calls of lac_similarity_matrix (lac align) take: the same quantities
+ * through double-precision GEMMs (OpenBLAS, threaded), O(n m d) flops at GEMM speed.  Squared
  * distances from the GEMM are |x|^2 + |y|^2 - 2 x.y with a double rounding error of about
  * d 2^-53 (|x|^2 + |y|^2); a pair whose distance is below SIM_CANCEL (|x|^2 + |y|^2) is
  * recomputed by the direct loop (forward) and its gradient added directly (backward), so
@@ -15,6 +16,7 @@
  * it leaves to the GEMM, |x_i - y_j| >= 1e-2 |x_i| or so. */
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lac/align.h"
@@ -22,6 +24,11 @@
 
 /* below this fraction of |x|^2 + |y|^2 a GEMM distance is recomputed directly */
 #define SIM_CANCEL 1e-4
+/* lac_similarity_matrix takes the GEMM path from SIM_GEMM_MIN rows and columns on (one
+ * allocation per call, SIM_GEMM_ROWS rows of x at a time); smaller calls, such as lacalign's
+ * one frame against the reference, run the direct loops and allocate nothing */
+#define SIM_GEMM_MIN 16
+#define SIM_GEMM_ROWS 256
 
 static double sqdist_direct(const float *a, const float *b, int d) {
   double dd = 0;
@@ -69,8 +76,34 @@ static lac_status sim_finish(lac_similarity kind, double eps, double p, double a
   return LAC_OK;
 }
 
+static lac_status sim_forward_rows(lac_similarity kind, float eps, int r0, int n, int m, int d,
+                                   const float *x, const float *y, float *S, double *ws,
+                                   lac_error *err);
+
 lac_status lac_similarity_matrix(lac_similarity kind, float eps, int n, int m, int d,
                                  const float *x, const float *y, float *S, lac_error *err) {
+  const lac_status sc = sim_check(kind, eps, n, m, d, x && y && S, err);
+  if (sc != LAC_OK) return sc;
+  if (n >= SIM_GEMM_MIN && m >= SIM_GEMM_MIN) {
+    /* whole sequences: the GEMM path, SIM_GEMM_ROWS rows of x at a time */
+    const int rows = n < SIM_GEMM_ROWS ? n : SIM_GEMM_ROWS;
+    double *ws = malloc(sizeof(double) * lac_sim_ws_doubles(rows, m, d));
+    if (ws) {
+      lac_status st = LAC_OK;
+      for (int r0 = 0; r0 < n && st == LAC_OK; r0 += rows) {
+        const int k = n - r0 < rows ? n - r0 : rows;
+        st = sim_forward_rows(kind, eps, r0, k, m, d, x + (size_t)r0 * d, y, S + (size_t)r0 * m,
+                              ws, err);
+      }
+      free(ws);
+      return st;
+    } /* no memory for the workspace: the direct loops need none */
+  }
+  return lac_sim_direct(kind, eps, n, m, d, x, y, S, err);
+}
+
+lac_status lac_sim_direct(lac_similarity kind, float eps, int n, int m, int d, const float *x,
+                          const float *y, float *S, lac_error *err) {
   const lac_status sc = sim_check(kind, eps, n, m, d, x && y && S, err);
   if (sc != LAC_OK) return sc;
   for (int i = 0; i < n; i++)
@@ -183,18 +216,26 @@ static sim_ws pair_table(lac_similarity kind, int n, int m, int d, const float *
   return w;
 }
 
+/* rows r0 .. r0 + n - 1 of S through the GEMM path (x, S at those rows; errors name the rows
+ * of the whole matrix) */
+static lac_status sim_forward_rows(lac_similarity kind, float eps, int r0, int n, int m, int d,
+                                   const float *x, const float *y, float *S, double *ws,
+                                   lac_error *err) {
+  const sim_ws w = pair_table(kind, n, m, d, x, y, ws);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < m; j++) {
+      const lac_status st = sim_finish(kind, eps, w.P[(size_t)i * m + j], w.nx[i], w.ny[j],
+                                       r0 + i, j, &S[(size_t)i * m + j], err);
+      if (st != LAC_OK) return st;
+    }
+  return LAC_OK;
+}
+
 lac_status lac_sim_forward(lac_similarity kind, float eps, int n, int m, int d, const float *x,
                            const float *y, float *S, double *ws, lac_error *err) {
   const lac_status sc = sim_check(kind, eps, n, m, d, x && y && S && ws, err);
   if (sc != LAC_OK) return sc;
-  const sim_ws w = pair_table(kind, n, m, d, x, y, ws);
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < m; j++) {
-      const lac_status st = sim_finish(kind, eps, w.P[(size_t)i * m + j], w.nx[i], w.ny[j], i, j,
-                                       &S[(size_t)i * m + j], err);
-      if (st != LAC_OK) return st;
-    }
-  return LAC_OK;
+  return sim_forward_rows(kind, eps, 0, n, m, d, x, y, S, ws, err);
 }
 
 /* out[j] = sum_i A[i][j] of an n x m matrix */
