@@ -131,7 +131,9 @@ typedef struct {
   int stop_grad_m;      /* 1: no gradient through M12/M21 (the reference's training) */
 } lac_loss_params;
 
-/* S[n][m] = sim(x[i], y[j]) for x [n][d], y [m][d]. */
+/* S[n][m] = sim(x[i], y[j]) for x [n][d], y [m][d], computed in double and rounded to float:
+ * direct loops for small inputs; from 16 rows and 16 columns on, double-precision GEMMs with
+ * near-identical rows recomputed directly (lib/align/similarity.c), one allocation per call. */
 lac_status lac_similarity_matrix(lac_similarity kind, float eps, int n, int m, int d,
                                  const float *x, const float *y, float *S, lac_error *err);
 
