@@ -721,6 +721,38 @@ SW_HD void v_finish(float tau, float mx, double sum, float *V, float *vstat, int
 
 /* ---------------------------------------------------------------- device drivers */
 
+/* One wavefront step of a warp: the neighbours' values of the last step by shuffle (forward:
+ * from lane l-1, M X Y of its last column; backward: from lane l+1, the left and diagonal
+ * pushes of its first cell), the lane's step, and what it sends at the next one. */
+template <int W, bool PC>
+__device__ __forceinline__ void fwd_warp_step(FwdLane<W, PC> &L, const Pair &P, int b, int lane,
+                                              int s, float &sM, float &sX, float &sY) {
+  const float rM = __shfl_up_sync(SW_FULL, sM, 1);
+  const float rX = __shfl_up_sync(SW_FULL, sX, 1);
+  const float rY = __shfl_up_sync(SW_FULL, sY, 1);
+  L.step(P, b, lane, s, rM, rX, rY);
+  sM = L.uM[W - 1];
+  sX = L.uX[W - 1];
+  sY = L.uY[W - 1];
+}
+
+template <int W, bool PC>
+__device__ __forceinline__ void bwd_warp_step(BwdLane<W, PC> &L, const Pair &P, int b, int nb,
+                                              int lane, int Lu, int s, float &sLM, float &sLX,
+                                              float &sDM, float &sDX, float &sDY) {
+  const float rLM = __shfl_down_sync(SW_FULL, sLM, 1);
+  const float rLX = __shfl_down_sync(SW_FULL, sLX, 1);
+  const float rDM = __shfl_down_sync(SW_FULL, sDM, 1);
+  const float rDX = __shfl_down_sync(SW_FULL, sDX, 1);
+  const float rDY = __shfl_down_sync(SW_FULL, sDY, 1);
+  L.step(P, b, nb, lane, Lu, s, rLM, rLX, rDM, rDX, rDY);
+  sLM = L.sLM;
+  sLX = L.sLX;
+  sDM = L.sDM;
+  sDX = L.sDX;
+  sDY = L.sDY;
+}
+
 template <int W, bool PC>
 __device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx, double *vsum) {
   FwdLane<W, PC> L;
@@ -731,15 +763,7 @@ __device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx
     L.begin_band(P, b, lane);
     float sM = SW_NEG, sX = SW_NEG, sY = SW_NEG;
     const int steps = P.n + Lu - 1;
-    for (int s = 0; s < steps; s++) {
-      const float rM = __shfl_up_sync(SW_FULL, sM, 1);
-      const float rX = __shfl_up_sync(SW_FULL, sX, 1);
-      const float rY = __shfl_up_sync(SW_FULL, sY, 1);
-      L.step(P, b, lane, s, rM, rX, rY);
-      sM = L.uM[W - 1];
-      sX = L.uX[W - 1];
-      sY = L.uY[W - 1];
-    }
+    for (int s = 0; s < steps; s++) fwd_warp_step(L, P, b, lane, s, sM, sX, sY);
     __syncwarp(); /* the next band's lane 0 reads this band's last column */
   }
   *vmx = L.vmx;
@@ -782,19 +806,8 @@ __device__ __forceinline__ void bwd_pair_dev(const Pair &P, int lane, double *sg
     L.begin_band(P, b, nb, lane, Lu);
     float sLM = 0.0f, sLX = 0.0f, sDM = 0.0f, sDX = 0.0f, sDY = 0.0f;
     const int steps = P.n + Lu - 1;
-    for (int s = 0; s < steps; s++) {
-      const float rLM = __shfl_down_sync(SW_FULL, sLM, 1);
-      const float rLX = __shfl_down_sync(SW_FULL, sLX, 1);
-      const float rDM = __shfl_down_sync(SW_FULL, sDM, 1);
-      const float rDX = __shfl_down_sync(SW_FULL, sDX, 1);
-      const float rDY = __shfl_down_sync(SW_FULL, sDY, 1);
-      L.step(P, b, nb, lane, Lu, s, rLM, rLX, rDM, rDX, rDY);
-      sLM = L.sLM;
-      sLX = L.sLX;
-      sDM = L.sDM;
-      sDX = L.sDX;
-      sDY = L.sDY;
-    }
+    for (int s = 0; s < steps; s++)
+      bwd_warp_step(L, P, b, nb, lane, Lu, s, sLM, sLX, sDM, sDX, sDY);
     __syncwarp(); /* the next band's lane 31 reads this band's scratch */
   }
   *sgo = L.sgo;
@@ -859,13 +872,7 @@ __device__ __forceinline__ void fwd_pair_mw(const Pair &P, int warp, int lane, f
         L.begin_band(P, b, lane);
         sM = sX = sY = SW_NEG;
       }
-      const float rM = __shfl_up_sync(SW_FULL, sM, 1);
-      const float rX = __shfl_up_sync(SW_FULL, sX, 1);
-      const float rY = __shfl_up_sync(SW_FULL, sY, 1);
-      L.step(P, b, lane, s, rM, rX, rY);
-      sM = L.uM[W - 1];
-      sX = L.uX[W - 1];
-      sY = L.uY[W - 1];
+      fwd_warp_step(L, P, b, lane, s, sM, sX, sY);
     }
     __syncthreads(); /* this step's tables are visible to the next band's lane 0 */
   }
@@ -891,17 +898,7 @@ __device__ __forceinline__ void bwd_pair_mw(const Pair &P, int warp, int lane, d
           L.begin_band(P, b, nb, lane, Lu);
           sLM = sLX = sDM = sDX = sDY = 0.0f;
         }
-        const float rLM = __shfl_down_sync(SW_FULL, sLM, 1);
-        const float rLX = __shfl_down_sync(SW_FULL, sLX, 1);
-        const float rDM = __shfl_down_sync(SW_FULL, sDM, 1);
-        const float rDX = __shfl_down_sync(SW_FULL, sDX, 1);
-        const float rDY = __shfl_down_sync(SW_FULL, sDY, 1);
-        L.step(P, b, nb, lane, Lu, s, rLM, rLX, rDM, rDX, rDY);
-        sLM = L.sLM;
-        sLX = L.sLX;
-        sDM = L.sDM;
-        sDX = L.sDX;
-        sDY = L.sDY;
+        bwd_warp_step(L, P, b, nb, lane, Lu, s, sLM, sLX, sDM, sDX, sDY);
       }
     }
     __syncthreads(); /* this step's scratch is visible to the earlier band's last lane */
@@ -1094,77 +1091,87 @@ static MwOrder mw_active(const MwPlan &pl, const Pair &P, int W, int nb, MwClock
   return o;
 }
 
-template <int W, bool PC> void fwd_pair_emu_mw(const Pair &P, float *mxo, double *sumo) {
-  const int K = P.wk, nl = 32 * K;
-  FwdLane<W, PC> *L = new FwdLane<W, PC>[nl];
-  float *sv = new float[3 * nl], r[3][32];
-  for (int l = 0; l < nl; l++) L[l].begin_pair();
+/* One pair on K emulated warps of NV values sent per lane and step: fwd (band order =
+ * band), begin(lane, b, l, Lu), step(lane, b, l, Lu, s, received[NV]) and send(lane, out[NV]).
+ * The send direction is the shuffle's: up (from lane l-1; lane 0 its own) in the forward,
+ * down (from lane l+1; lane 31 its own) in the backward. */
+template <class Lane, int NV, class Begin, class Step, class Send>
+void emu_mw(const Pair &P, int W, bool fwd, Lane *L, Begin begin, Step step, Send send) {
+  const int K = P.wk;
+  float *sv = new float[NV * 32 * K], r[NV];
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   const MwPlan pl = mw_plan(P.n, nb, K);
   MwClock clk[SW_MW_MAX];
   for (int w = 0; w < K; w++) clk[w] = mw_start(w);
   for (int t = 0; t < pl.total; t++) {
-    const MwOrder o = mw_active(pl, P, W, nb, clk, true);
+    const MwOrder o = mw_active(pl, P, W, nb, clk, fwd);
     for (int a = 0; a < o.n; a++) {
-      FwdLane<W, PC> *Lw = L + 32 * o.w[a];
-      float *sw = sv + 3 * 32 * o.w[a];
+      Lane *Lw = L + 32 * o.w[a];
+      float *sw = sv + NV * 32 * o.w[a]; /* [NV][32]: what each lane sent last step */
+      const int b = o.b[a], Lu = lanes_used(P.m, b, W);
       if (o.s[a] == 0)
         for (int l = 0; l < 32; l++) {
-          Lw[l].begin_band(P, o.b[a], l);
-          sw[l] = sw[32 + l] = sw[64 + l] = SW_NEG;
+          begin(Lw[l], b, l, Lu);
+          for (int v = 0; v < NV; v++) sw[32 * v + l] = fwd ? SW_NEG : 0.0f;
         }
-      for (int l = 0; l < 32; l++) /* __shfl_up_sync(., 1) */
-        for (int v = 0; v < 3; v++) r[v][l] = sw[32 * v + (l > 0 ? l - 1 : 0)];
+      float got[NV][32];
       for (int l = 0; l < 32; l++) {
-        Lw[l].step(P, o.b[a], l, o.s[a], r[0][l], r[1][l], r[2][l]);
-        sw[l] = Lw[l].uM[W - 1];
-        sw[32 + l] = Lw[l].uX[W - 1];
-        sw[64 + l] = Lw[l].uY[W - 1];
+        const int src = fwd ? (l > 0 ? l - 1 : 0) : (l < 31 ? l + 1 : 31);
+        for (int v = 0; v < NV; v++) got[v][l] = sw[32 * v + src];
+      }
+      for (int l = 0; l < 32; l++) {
+        for (int v = 0; v < NV; v++) r[v] = got[v][l];
+        step(Lw[l], b, l, Lu, o.s[a], r);
+        float out[NV];
+        send(Lw[l], out);
+        for (int v = 0; v < NV; v++) sw[32 * v + l] = out[v];
       }
     }
   }
+  delete[] sv;
+}
+
+template <int W, bool PC> void fwd_pair_emu_mw(const Pair &P, float *mxo, double *sumo) {
+  const int nl = 32 * P.wk;
+  FwdLane<W, PC> *L = new FwdLane<W, PC>[nl];
+  for (int l = 0; l < nl; l++) L[l].begin_pair();
+  emu_mw<FwdLane<W, PC>, 3>(
+      P, W, true, L,
+      [&](FwdLane<W, PC> &x, int b, int l, int) { x.begin_band(P, b, l); },
+      [&](FwdLane<W, PC> &x, int b, int l, int, int s, const float *r) {
+        x.step(P, b, l, s, r[0], r[1], r[2]);
+      },
+      [](const FwdLane<W, PC> &x, float *out) {
+        out[0] = x.uM[W - 1];
+        out[1] = x.uX[W - 1];
+        out[2] = x.uY[W - 1];
+      });
   float mx = SW_NEG;
   for (int l = 0; l < nl; l++) mx = fmaxf(mx, L[l].vmx);
   double sum = 0.0;
   for (int l = 0; l < nl; l++) sum += v_rescaled(L[l].vmx, L[l].vsum, mx, P.inv);
   delete[] L;
-  delete[] sv;
   *mxo = mx;
   *sumo = sum;
 }
 
 template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, double *sge) {
-  const int K = P.wk, nl = 32 * K;
+  const int nl = 32 * P.wk, nb = (P.m + 32 * W - 1) / (32 * W);
   BwdLane<W, PC> *L = new BwdLane<W, PC>[nl];
-  float *sv = new float[5 * nl], r[5][32];
   for (int l = 0; l < nl; l++) L[l].begin_pair();
-  const int nb = (P.m + 32 * W - 1) / (32 * W);
-  const MwPlan pl = mw_plan(P.n, nb, K);
-  MwClock clk[SW_MW_MAX];
-  for (int w = 0; w < K; w++) clk[w] = mw_start(w);
-  for (int t = 0; t < pl.total; t++) {
-    const MwOrder o = mw_active(pl, P, W, nb, clk, false);
-    for (int a = 0; a < o.n; a++) {
-      BwdLane<W, PC> *Lw = L + 32 * o.w[a];
-      float *sw = sv + 5 * 32 * o.w[a];
-      const int b = o.b[a], Lu = lanes_used(P.m, b, W);
-      if (o.s[a] == 0)
-        for (int l = 0; l < 32; l++) {
-          Lw[l].begin_band(P, b, nb, l, Lu);
-          for (int v = 0; v < 5; v++) sw[32 * v + l] = 0.0f;
-        }
-      for (int l = 0; l < 32; l++) /* __shfl_down_sync(., 1) */
-        for (int v = 0; v < 5; v++) r[v][l] = sw[32 * v + (l < 31 ? l + 1 : 31)];
-      for (int l = 0; l < 32; l++) {
-        Lw[l].step(P, b, nb, l, Lu, o.s[a], r[0][l], r[1][l], r[2][l], r[3][l], r[4][l]);
-        sw[l] = Lw[l].sLM;
-        sw[32 + l] = Lw[l].sLX;
-        sw[64 + l] = Lw[l].sDM;
-        sw[96 + l] = Lw[l].sDX;
-        sw[128 + l] = Lw[l].sDY;
-      }
-    }
-  }
+  emu_mw<BwdLane<W, PC>, 5>(
+      P, W, false, L,
+      [&](BwdLane<W, PC> &x, int b, int l, int Lu) { x.begin_band(P, b, nb, l, Lu); },
+      [&](BwdLane<W, PC> &x, int b, int l, int Lu, int s, const float *r) {
+        x.step(P, b, nb, l, Lu, s, r[0], r[1], r[2], r[3], r[4]);
+      },
+      [](const BwdLane<W, PC> &x, float *out) {
+        out[0] = x.sLM;
+        out[1] = x.sLX;
+        out[2] = x.sDM;
+        out[3] = x.sDX;
+        out[4] = x.sDY;
+      });
   double a = 0.0, c = 0.0;
   for (int l = 0; l < nl; l++) {
     a += L[l].sgo;
@@ -1173,7 +1180,6 @@ template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, doubl
   *sgo = a;
   *sge = c;
   delete[] L;
-  delete[] sv;
 }
 
 }  // namespace
