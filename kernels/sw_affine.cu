@@ -708,6 +708,27 @@ SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell, 
   return P;
 }
 
+/* the backward's view of pair p: make_pair's plus the incoming gradients, V's statistics,
+ * the outputs and the scratch */
+SW_HD Pair make_bwd_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell, int skew,
+                         const float *go, const float *ge, const float *M, const float *X,
+                         const float *Y, const float *vstat, const float *gV, const float *gM,
+                         float *dS, float *dgo, float *dge, float *work) {
+  Pair P = make_pair(d, tau, p, per_cell, skew, NULL, go, ge, M, X, Y);
+  const size_t off = (size_t)d.off;
+  P.gM = gM ? gM + off : NULL;
+  P.gV = gV ? gV[p] : 0.0f;
+  P.vmx = vstat[2 * p];
+  P.vinv = vstat[2 * p + 1];
+  P.dS = dS ? dS + off : NULL;
+  if (per_cell) {
+    P.dgo = dgo ? dgo + off : NULL;
+    P.dge = dge ? dge + off : NULL;
+  }
+  P.work = work + d.woff;
+  return P;
+}
+
 /* V from the lanes' (vmx, vsum): this lane's sum rescaled to the pair's max mx */
 SW_HD double v_rescaled(float vmx, double vsum, float mx, float inv) {
   return vsum * exp2(((double)vmx - (double)mx) * (double)inv);
@@ -822,19 +843,8 @@ __global__ void __launch_bounds__(32)
                   float *dge, float *work) {
   const int p = blockIdx.x, lane = threadIdx.x;
   if (p >= n_pairs) return;
-  const lac_cuda_sw_dims d = dims[p];
-  Pair P = make_pair(d, tau, p, PC, SK, NULL, go, ge, M, X, Y);
-  const size_t off = (size_t)d.off;
-  P.gM = gM ? gM + off : NULL;
-  P.gV = gV ? gV[p] : 0.0f;
-  P.vmx = vstat[2 * p];
-  P.vinv = vstat[2 * p + 1];
-  P.dS = dS ? dS + off : NULL;
-  if (PC) {
-    P.dgo = dgo ? dgo + off : NULL;
-    P.dge = dge ? dge + off : NULL;
-  }
-  P.work = work + d.woff;
+  Pair P = make_bwd_pair(dims[p], tau, p, PC, SK, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge,
+                         work);
   double sgo = 0.0, sge = 0.0;
   switch (sw_pick_w(P.m, FW)) {
     case 1: bwd_pair_dev<1, PC>(P, lane, &sgo, &sge); break;
@@ -959,20 +969,9 @@ __global__ void __launch_bounds__(32 * SW_MW_MAX)
   __shared__ double sh[SW_MW_MAX];
   const int p = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   if (p >= n_pairs) return;
-  const lac_cuda_sw_dims d = dims[p];
-  Pair P = make_pair(d, tau, p, PC, SK, NULL, go, ge, M, X, Y);
-  const size_t off = (size_t)d.off;
+  Pair P = make_bwd_pair(dims[p], tau, p, PC, SK, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge,
+                         work);
   P.wk = blockDim.x >> 5;
-  P.gM = gM ? gM + off : NULL;
-  P.gV = gV ? gV[p] : 0.0f;
-  P.vmx = vstat[2 * p];
-  P.vinv = vstat[2 * p + 1];
-  P.dS = dS ? dS + off : NULL;
-  if (PC) {
-    P.dgo = dgo ? dgo + off : NULL;
-    P.dge = dge ? dge + off : NULL;
-  }
-  P.work = work + d.woff;
   double sgo = 0.0, sge = 0.0;
   switch (mw_pick_w(P.m, P.wk, FW)) {
     case 1: bwd_pair_mw<1, PC>(P, warp, lane, &sgo, &sge); break;
@@ -1296,20 +1295,9 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
                                             float *work) {
   const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
   for (int p = 0; p < n_pairs; p++) {
-    const lac_cuda_sw_dims d = dims[p];
-    Pair P = make_pair(d, tau, p, per_cell, skew, NULL, go, ge, M, X, Y);
+    Pair P = make_bwd_pair(dims[p], tau, p, per_cell, skew, go, ge, M, X, Y, vstat, gV, gM, dS,
+                           dgo, dge, work);
     P.wk = K;
-    const size_t off = (size_t)d.off;
-    P.gM = gM ? gM + off : NULL;
-    P.gV = gV ? gV[p] : 0.0f;
-    P.vmx = vstat[2 * p];
-    P.vinv = vstat[2 * p + 1];
-    P.dS = dS ? dS + off : NULL;
-    if (per_cell) {
-      P.dgo = dgo ? dgo + off : NULL;
-      P.dge = dge ? dge + off : NULL;
-    }
-    P.work = work + d.woff;
     double sgo = 0.0, sge = 0.0;
     const int W = K > 1 ? mw_pick_w(P.m, K, sw_bwd_wmax) : sw_pick_w(P.m, sw_bwd_wmax);
 #define SW_EMU_B(w)                                                                      \
