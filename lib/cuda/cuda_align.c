@@ -613,6 +613,29 @@ void lac_cuda_sw_state_free(lac_cuda_sw_state *s) {
   free(s);
 }
 
+/* *buf (device memory, or pinned host memory with host = 1) to want bytes when it holds
+ * fewer than need (contents not kept) */
+static lac_status grow_buffer(char **buf, size_t *cap, size_t need, size_t want, int host,
+                              lac_error *err) {
+  if (need <= *cap) return LAC_OK;
+  if (*buf) {
+    if (host) cudaFreeHost(*buf);
+    else cudaFree(*buf);
+  }
+  *buf = NULL;
+  *cap = 0;
+  const cudaError_t ce =
+      host ? cudaMallocHost((void **)buf, want) : cudaMalloc((void **)buf, want);
+  if (ce != cudaSuccess) {
+    *buf = NULL;
+    return lac_error_set(err, LAC_ERR_BACKEND, "lac_cuda_sw_state: %zu %s bytes for the CUDA "
+                         "aligner: %s", want, host ? "pinned host" : "device",
+                         cudaGetErrorString(ce));
+  }
+  *cap = want;
+  return LAC_OK;
+}
+
 /* grows the buffers to the plan B (grow-only, x1.25 slack; contents not kept) */
 static lac_status state_reserve(lac_cuda_sw_state *s, size_t need_dev, size_t need_host,
                                 lac_error *err) {
@@ -631,30 +654,9 @@ static lac_status state_reserve(lac_cuda_sw_state *s, size_t need_dev, size_t ne
     s->host_cap = want_host;
     return LAC_OK;
   }
-  cudaError_t ce = cudaSuccess;
-  if (need_dev > s->dev_cap) {
-    if (s->dev) cudaFree(s->dev);
-    s->dev = NULL;
-    s->dev_cap = 0;
-    if ((ce = cudaMalloc((void **)&s->dev, want_dev)) != cudaSuccess) {
-      s->dev = NULL;
-      return lac_error_set(err, LAC_ERR_BACKEND, "lac_cuda_sw_state: %zu device bytes for the "
-                           "CUDA aligner: %s", want_dev, cudaGetErrorString(ce));
-    }
-    s->dev_cap = want_dev;
-  }
-  if (need_host > s->host_cap) {
-    if (s->host) cudaFreeHost(s->host);
-    s->host = NULL;
-    s->host_cap = 0;
-    if ((ce = cudaMallocHost((void **)&s->host, want_host)) != cudaSuccess) {
-      s->host = NULL;
-      return lac_error_set(err, LAC_ERR_BACKEND, "lac_cuda_sw_state: %zu pinned host bytes for "
-                           "the CUDA aligner: %s", want_host, cudaGetErrorString(ce));
-    }
-    s->host_cap = want_host;
-  }
-  return LAC_OK;
+  lac_status st = grow_buffer(&s->dev, &s->dev_cap, need_dev, want_dev, 0, err);
+  if (st == LAC_OK) st = grow_buffer(&s->host, &s->host_cap, need_host, want_host, 1, err);
+  return st;
 }
 
 static sw_exec state_exec(const lac_cuda_sw_state *s) {
