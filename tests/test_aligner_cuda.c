@@ -44,6 +44,7 @@
 #include "kernels.h"
 #include "lac_internal.h"
 #include "testutil.h"
+#include "testutil_cuda.h"
 
 #define TOL_V 4e-7
 #define TOL_M 4e-7
@@ -620,24 +621,11 @@ static void suite(const char *label, maker mk, lac_backend *gpu) {
 }
 
 int main(int argc, char **argv) {
-  /* (no option): the emulation, and the GPU when there is one; --emulation: the emulation only
-   * (exit 0 or 1); --no-emulate: the GPU only (exit 77 at once without one) */
-  int emulate = 1, emulation_only = 0;
-  for (int a = 1; a < argc; a++) {
-    if (!strcmp(argv[a], "--emulation")) emulation_only = 1;
-    else if (!strcmp(argv[a], "--no-emulate")) emulate = 0;
-    else {
-      fprintf(stderr, "usage: test_aligner_cuda [--emulation | --no-emulate]\n");
-      return 2;
-    }
-  }
-  int count = 0;
-  const int have_gpu =
-      !emulation_only && cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
-  if (!have_gpu && !emulation_only && !emulate) {
-    printf("test_aligner_cuda: no CUDA device: skipped (the emulation runs with --emulation)\n");
-    return 77;
-  }
+  cuda_test_mode mode;
+  const int rc = cuda_test_args("test_aligner_cuda", argc, argv, &mode);
+  if (rc >= 0) return rc;
+  const int emulate = mode.emulate;
+  const int emulation_only = mode.emulation_only, have_gpu = mode.have_gpu;
   lac_error err;
   printf("tolerances: V %.0e*L*R, M %.0e*L*R, dS/dgo/dge %.0e*L*R (L = n+m+8, R = max(1, tau, "
          "max|ref|)), against the double reference and against the CPU aligner\n",
