@@ -37,7 +37,12 @@
  */
 #include <cblas.h>
 #include <math.h>
+#ifdef _OPENMP
 #include <omp.h>
+static int thread_id(void) { return omp_get_thread_num(); }
+#else
+static int thread_id(void) { return 0; } /* builds without OpenMP (tools/gpu-check.sh) */
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -401,7 +406,7 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
   const double temp = p->temperature, eps_log = p->log_eps;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
   for (int b = 0; b < B; b++) {
-    const pair_ws s = pair_ws_at(&w.pw, w.pw_stride, omp_get_thread_num());
+    const pair_ws s = pair_ws_at(&w.pw, w.pw_stride, thread_id());
     const int n1 = w.n1[b], n2 = w.n2[b];
     const int *r1 = w.r1 + (size_t)b * T, *r2 = w.r2 + (size_t)b * T;
     const float *x = w.e1c + (size_t)b * Td, *y = w.e2c + (size_t)b * Td;
