@@ -1,6 +1,7 @@
 /* bench_sw_cuda.c — the CUDA smoothed Smith-Waterman (kernels/sw_affine.cu): forward +
- * backward cells/s for 8 and 256 pairs of T x T, T = 64 .. 1024, and 1024 and 4096 pairs at
- * T = 64 and 256 (does the kernel scale with more warps?) (a benchmark, not a test).
+ * backward cells/s for 8 and 256 pairs of T x T, T = 64 .. 1024, 1024 pairs at T = 64, 256
+ * and 512, and 4096 pairs at T = 64 and 256 (does the kernel scale with more warps?) (a
+ * benchmark, not a test).
  *
  *   bench_sw_cuda [--quick] [--tune] [--only PAIRS T]
  *
@@ -9,13 +10,14 @@
  *   median of reps after a warm-up;
  * e2e: lac_cuda_sw on host arrays (validation while packing into the backend's pinned
  *   staging, one copy each way, both kernels, unpacking), wall clock, median of reps after a
- *   warm-up call (which grows the backend's scratch); per-cell penalties.
- * cells/s = pairs * T * T / (forward + backward time).  --tune adds the strip-width variants
- * (lac_cuda_sw_tune 8/4 and 4/4: narrower strips, fewer registers, more warps per SM) of the
- * kernel time to every row, both gap kinds; the 8- and 256-pair rows also run the kernels
- * with several warps per pair (lac_cuda_sw_warps: 2, 4 and 8 at 8 pairs; at 256 pairs the 2
- * that lac_cuda_sw_warps(0) picks) right after the one-warp kernels and print each one's
- * speed ratio to them; --quick: fewer reps.
+ *   warm-up call (which grows the backend's scratch); per-cell penalties, default settings.
+ * cells/s = pairs * T * T / (forward + backward time).  Every row and gap kind times the
+ * one-warp kernels and the several-warp ones (lac_cuda_sw_warps: 2 and 4, and 8 up to 64
+ * pairs), each with its speed ratio to one warp, then prints the defaults' row ("default":
+ * the warps that lac_cuda_sw_warps(0) picks for the shape, the time of that variant) with
+ * the end-to-end figure.  --tune adds the strip-width variants (lac_cuda_sw_tune 8/4 and
+ * 4/4: narrower strips, fewer registers, more warps per SM; one warp per pair); --quick:
+ * fewer reps.
  * Lines starting "BENCH" are for tools/gpu-check.sh.  Exits 77 without a GPU.
  */
 #include <cuda_runtime.h>
@@ -34,6 +36,7 @@
 #define MAXP 4096
 #define MAXCELLS ((size_t)256 * 1024 * 1024) /* the largest batch: 256 x 1024^2 = 4096 x 256^2 */
 #define MAXWORK ((size_t)10 * 4096 * 256)     /* max of pairs * 10 * T */
+#define SW_MW_KMAX 8 /* the most warps per pair (lac_cuda_sw_warps) */
 #define PATTERN (1u << 20) /* floats of random pattern copied over the device buffers */
 
 static uint64_t rng_s = 12345;
@@ -50,7 +53,7 @@ static const struct {
   int np, T;
 } cfg[] = {{8, 64},    {8, 128},   {8, 256},    {8, 512},    {8, 1024},
            {256, 64},  {256, 128}, {256, 256},  {256, 512},  {256, 1024},
-           {1024, 64}, {1024, 256}, {4096, 64}, {4096, 256}};
+           {1024, 64}, {1024, 256}, {1024, 512}, {4096, 64}, {4096, 256}};
 #define N_CFG (sizeof cfg / sizeof cfg[0])
 
 #define CK(call)                                                                    \
@@ -97,11 +100,11 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int reps, d
   double f[64], b[64], t[64];
   for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
     CK(cudaEventRecord(e0, 0));
-    CK(lac_cuda_sw_forward(np, B->dims, tau, per_cell, B->S, go, ge, B->M, B->X, B->Y, B->V,
+    CK(lac_cuda_sw_forward(np, B->dims, T, tau, per_cell, B->S, go, ge, B->M, B->X, B->Y, B->V,
                            B->vstat, NULL));
     CK(cudaEventRecord(e1, 0));
-    CK(lac_cuda_sw_backward(np, B->dims, tau, per_cell, go, ge, B->M, B->X, B->Y, B->vstat, B->gV,
-                            B->gM, B->dS, dgo, dge, B->work, NULL));
+    CK(lac_cuda_sw_backward(np, B->dims, T, tau, per_cell, go, ge, B->M, B->X, B->Y, B->vstat,
+                            B->gV, B->gM, B->dS, dgo, dge, B->work, NULL));
     CK(cudaEventRecord(e2, 0));
     CK(cudaEventSynchronize(e2));
     float a, c;
@@ -246,8 +249,8 @@ int main(int argc, char **argv) {
   printf("bench_sw_cuda: %s (sm_%d%d, %d SMs), tau 0.8, gM given; kernel = fwd + bwd launches "
          "(cudaEvents, median), e2e = lac_cuda_sw with host copies (per-cell gaps)\n",
          prop.name, prop.major, prop.minor, prop.multiProcessorCount);
-  printf("%5s %5s %-9s %5s %5s %10s %10s %14s %12s %8s\n", "pairs", "T", "gaps", "Wmax", "warps",
-         "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s", "vs 1 warp");
+  printf("%5s %5s %-9s %-8s %5s %5s %10s %10s %14s %12s %8s\n", "pairs", "T", "gaps", "run",
+         "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s", "vs 1 warp");
   for (size_t a = 0; a < N_CFG; a++) {
     if (only_np && (cfg[a].np != only_np || cfg[a].T != only_T)) continue;
     {
@@ -258,48 +261,54 @@ int main(int argc, char **argv) {
       }
       const double gcells = (double)np * T * T * 1e-9;
       for (int per_cell = 1; per_cell >= 0; per_cell--) {
-        /* variants: 0 the defaults; 1, 2 strip widths 8/4, 4/4 (--tune); 3, 4, 5 several
-         * warps per pair: 2, 4, 8 (up to 64 pairs), or what lac_cuda_sw_warps(0) picks */
-        double one_warp_ms = NAN;
-        for (int v = 0; v < 6; v++) {
+        /* variants: 0 one warp per pair; 1, 2 strip widths 8/4, 4/4 (--tune); 3, 4, 5 several
+         * warps per pair: 2, 4 and (up to 64 pairs) 8; then the defaults (the warps that
+         * lac_cuda_sw_warps(0) picks for this shape: one of the variants, not timed again)
+         * with the end-to-end time */
+        double kf[SW_MW_KMAX + 1], kb[SW_MW_KMAX + 1], kt[SW_MW_KMAX + 1];
+        for (int k = 0; k <= SW_MW_KMAX; k++) kf[k] = kb[k] = kt[k] = NAN;
+        for (int v = 0; v < 7; v++) {
           if ((v == 1 || v == 2) && !tune) continue;
-          if ((v == 3 || v == 4) && np > 64) continue;
-          if (v == 5 && np > 256) continue;
+          if (v == 5 && np > 64) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
-          lac_cuda_sw_warps(v < 3 ? 1 : np > 64 ? 0 : v == 3 ? 2 : v == 4 ? 4 : 8);
-          const int warps = lac_cuda_sw_launch_warps(np);
-          /* reps: enough for ~0.3 s of kernels, 3..25 */
-          double f, b, tot;
-          time_kernels(&B, np, T, per_cell, 3, &f, &b, &tot);
-          int reps = (int)(300.0 / (tot + 1e-3));
-          reps = reps < 3 ? 3 : reps > 25 ? 25 : reps;
-          if (quick) reps = 3;
-          time_kernels(&B, np, T, per_cell, reps, &f, &b, &tot);
-          double e2e = NAN;
-          if (per_cell && v == 0) {
-            const int er = quick || gcells > 0.05 ? 3 : 7;
-            e2e = time_e2e(gpu, np, T, er, hbuf[0], hbuf[1], hbuf[2], hbuf[3], hbuf[4], hbuf[5],
-                           hbuf[6], hbuf[7]);
+          lac_cuda_sw_warps(v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0);
+          const int warps = lac_cuda_sw_launch_warps(np, T, per_cell);
+          double f = NAN, b = NAN, tot = NAN, e2e = NAN;
+          if (v == 6) { /* the defaults */
+            f = kf[warps], b = kb[warps], tot = kt[warps];
+            if (per_cell) {
+              const int er = quick || gcells > 0.05 ? 3 : 7;
+              e2e = time_e2e(gpu, np, T, er, hbuf[0], hbuf[1], hbuf[2], hbuf[3], hbuf[4],
+                             hbuf[5], hbuf[6], hbuf[7]);
+            }
           }
-          if (v == 0) one_warp_ms = tot;
-          const double vs1 = v >= 3 ? one_warp_ms / tot : NAN;
+          if (isnan(tot)) {
+            /* reps: enough for ~0.3 s of kernels, 3..25 */
+            time_kernels(&B, np, T, per_cell, 3, &f, &b, &tot);
+            int reps = (int)(300.0 / (tot + 1e-3));
+            reps = reps < 3 ? 3 : reps > 25 ? 25 : reps;
+            if (quick) reps = 3;
+            time_kernels(&B, np, T, per_cell, reps, &f, &b, &tot);
+          }
+          if (fw == 8 && bw == 8 && v != 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
+          const double vs1 = kt[1] / tot;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
-          printf("%5d %5d %-9s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f\n", np, T,
-                 per_cell ? "per-cell" : "scalar", wm, warps, f, b, gcells / (tot * 1e-3),
-                 gcells / (e2e * 1e-3), vs1);
-          printf("BENCH pairs=%d T=%d gaps=%s wmax=%s warps=%d fwd_ms=%.4f bwd_ms=%.4f "
-                 "kernel_gcps=%.3f e2e_gcps=%.4f vs_one_warp=%.3f\n",
-                 np, T, per_cell ? "cell" : "scalar", wm, warps, f, b, gcells / (tot * 1e-3),
-                 gcells / (e2e * 1e-3), vs1);
+          printf("%5d %5d %-9s %-8s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f\n", np, T,
+                 per_cell ? "per-cell" : "scalar", v == 6 ? "default" : "variant", wm, warps, f,
+                 b, gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
+          printf("BENCH pairs=%d T=%d gaps=%s default=%d wmax=%s warps=%d fwd_ms=%.4f "
+                 "bwd_ms=%.4f kernel_gcps=%.3f e2e_gcps=%.4f vs_one_warp=%.3f\n",
+                 np, T, per_cell ? "cell" : "scalar", v == 6, wm, warps, f, b,
+                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
           fflush(stdout);
         }
       }
     }
   }
   lac_cuda_sw_tune(8, 8);
-  lac_cuda_sw_warps(1);
+  lac_cuda_sw_warps(0);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
   cudaFree(B.work);

@@ -42,31 +42,36 @@ typedef struct {
 } lac_cuda_sw_dims;
 
 /* Forward: M, X, Y (every cell of each pair's block), V[p] and vstat[2p], 2p+1.  go, ge:
- * per cell (per_cell = 1) or one value per pair.  One block per pair (grid = n_pairs) of
- * lac_cuda_sw_launch_warps(n_pairs) warps. */
-int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau, int per_cell,
-                        const float *S, const float *go, const float *ge, float *M, float *X,
-                        float *Y, float *V, float *vstat, void *stream);
+ * per cell (per_cell = 1) or one value per pair.  max_m: the largest dims[p].m of the launch,
+ * a hint from which (with the pair count and the gap kind) the launch picks its warps per
+ * pair (lac_cuda_sw_launch_warps); any value gives correct results, 0 gives one warp per
+ * pair.  One block per pair (grid = n_pairs). */
+int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, float tau,
+                        int per_cell, const float *S, const float *go, const float *ge, float *M,
+                        float *X, float *Y, float *V, float *vstat, void *stream);
 
 /* Backward of L = sum_p gV[p] V[p] + sum gM .* M, from the forward's M, X, Y and vstat (same
- * dims, tau, per_cell, go, ge).  gV (NULL = 0), gM (NULL = 0).  Outputs, each NULL to skip:
- * dS per cell; dgo, dge per cell (per_cell) or one per pair (the sum over the pair's cells). */
-int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau, int per_cell,
-                         const float *go, const float *ge, const float *M, const float *X,
-                         const float *Y, const float *vstat, const float *gV, const float *gM,
-                         float *dS, float *dgo, float *dge, float *work, void *stream);
+ * dims, tau, per_cell, go, ge; max_m as in the forward, though the two may differ).  gV (NULL
+ * = 0), gM (NULL = 0).  Outputs, each NULL to skip: dS per cell; dgo, dge per cell
+ * (per_cell) or one per pair (the sum over the pair's cells). */
+int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, float tau,
+                         int per_cell, const float *go, const float *ge, const float *M,
+                         const float *X, const float *Y, const float *vstat, const float *gV,
+                         const float *gM, float *dS, float *dgo, float *dge, float *work,
+                         void *stream);
 
 /* The same two on the CPU with host pointers: the kernels' per-lane code run for 32
  * emulated lanes in lock step (libm exp2f/log2f in place of the SFU).  For tests: proves the
  * wavefront, band and masking logic without a GPU.  Slow.  Return 0. */
-int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
-                                int per_cell, const float *S, const float *go, const float *ge,
-                                float *M, float *X, float *Y, float *V, float *vstat);
-int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
-                                 int per_cell, const float *go, const float *ge, const float *M,
-                                 const float *X, const float *Y, const float *vstat,
-                                 const float *gV, const float *gM, float *dS, float *dgo,
-                                 float *dge, float *work);
+int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
+                                float tau, int per_cell, const float *S, const float *go,
+                                const float *ge, float *M, float *X, float *Y, float *V,
+                                float *vstat);
+int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
+                                 float tau, int per_cell, const float *go, const float *ge,
+                                 const float *M, const float *X, const float *Y,
+                                 const float *vstat, const float *gV, const float *gM, float *dS,
+                                 float *dgo, float *dge, float *work);
 
 /* Test and benchmark hook: the largest strip width (4 or 8, default 8) of the forward and
  * of the backward, for the launchers and the emulation that follow (process-wide, not
@@ -81,15 +86,18 @@ int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
  * (nothing changed) for a negative count. */
 int lac_cuda_sw_layout(int skew_min_pairs);
 
-/* Warps per pair: 1 (default: the one-warp kernels), 2, 4 or 8 (the several-warp kernels:
- * the pair's bands run at the same time on the block's warps; for small launches, where one
- * warp per pair leaves the GPU idle), or 0 (by the pair count: 8 up to 64 pairs, 4 up to
- * 128, 2 up to 256, else 1).  Forward and backward may differ in it.  Process-wide like
- * lac_cuda_sw_tune, for tests and benchmarks until the several-warp kernels are measured on
- * a GPU.  Returns 0, or -1 (nothing changed) for other values. */
+/* Warps per pair: 0 (default: from the launch's pair count, widest pair and gap kind, as
+ * measured on an H100: up to 4 warps for few long pairs, 2 for a few hundred pairs of 512
+ * columns or more, else 1; kernels/sw_affine.cu, sw_launch_warps), or always 1 (the one-warp
+ * kernels), 2, 4 or 8 (the several-warp kernels: the pair's bands run at the same time on the
+ * block's warps).  Results are the same up to float rounding: V and the scalar penalties'
+ * gradients sum their terms in an order that follows the strips.  Forward and backward may
+ * differ in it.  Process-wide like lac_cuda_sw_tune, for tests and benchmarks.  Returns 0, or
+ * -1 (nothing changed) for other values. */
 int lac_cuda_sw_warps(int warps);
-/* the warps per pair that a launch of n_pairs pairs uses now */
-int lac_cuda_sw_launch_warps(int n_pairs);
+/* the warps per pair that a launch of n_pairs pairs, the widest of max_m columns, with
+ * per-cell (1) or scalar (0) gaps uses now */
+int lac_cuda_sw_launch_warps(int n_pairs, int max_m, int per_cell);
 
 /* ---------------------------------------------------------------- CUDA backend scratch
  * (lib/cuda/cuda_backend.c; host side only, for lib/cuda/cuda_align.c and the tests).

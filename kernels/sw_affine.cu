@@ -70,10 +70,9 @@ static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
  * gaps, T = 64 and 256; scalar gaps 0.97-1.7x); at 8 and 256 pairs, where one or two warps
  * per SM wait on their own instruction latency, its address arithmetic made it 0.8-0.95x. */
 static int sw_skew_pairs = 512;
-/* Warps per pair (mw_plan): 1 = the one-warp kernels, 2, 4 or 8, or 0 = by the launch's
- * pair count (sw_launch_warps).  1 by default until the several-warp kernels are measured
- * on a GPU (lac_cuda_sw_warps). */
-static int sw_warps = 1;
+/* Warps per pair (mw_plan): 1 = the one-warp kernels, 2, 4 or 8, or 0 (the default) = by the
+ * launch's shape (sw_launch_warps; lac_cuda_sw_warps). */
+static int sw_warps = 0;
 
 namespace {
 
@@ -1185,21 +1184,31 @@ template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, doubl
 
 /* ---------------------------------------------------------------- launchers */
 
-/* warps per pair of a launch of n_pairs pairs (lac_cuda_sw_warps): the setting, or with 0
- * enough warps that the launch has about 512 of them (a 132-SM H100 or H200 has 528
- * schedulers), from 8 per pair at 64 pairs or fewer to 1 from 257 pairs on */
-static int sw_launch_warps(int n_pairs) {
+/* warps per pair of a launch of n_pairs pairs, the widest with max_m columns
+ * (lac_cuda_sw_warps): the setting, or with 0 the rule that the H100 measurements in
+ * docs/BENCHMARKS.md support (bench_sw_cuda, every row timed with 1, 2, 4 and 8 warps).  More
+ * warps pay where one warp per pair leaves the SMs short of warps and each warp keeps a wide
+ * band: up to 4 warps for at most 64 pairs while a warp keeps 128 columns (8 pairs: 1.05-1.15x
+ * at T = 256, 1.8-2.0x at 512, 2.8x at 1024; at T <= 128, 0.64-1.0x); up to 2 for at most 256
+ * pairs, and for at most 1024 pairs with scalar gaps, while a warp keeps 256 columns (256
+ * pairs: 1.12-1.34x at T = 512 and 1024, where 4 warps measured 0.82-1.27x; 1024 pairs of
+ * 512^2: 1.27x scalar, 0.92x per-cell); one warp otherwise (4096 pairs: 0.22-0.59x). */
+static int sw_launch_warps(int n_pairs, int max_m, int per_cell) {
   if (sw_warps) return sw_warps;
-  return n_pairs <= 64 ? 8 : n_pairs <= 128 ? 4 : n_pairs <= 256 ? 2 : 1;
+  const int cap = n_pairs <= 64 ? 4 : n_pairs <= 256 || (n_pairs <= 1024 && !per_cell) ? 2 : 1;
+  const int cols = n_pairs <= 64 ? 128 : 256; /* the fewest columns per warp */
+  int K = 1;
+  while (2 * K <= cap && max_m >= 2 * K * cols) K *= 2;
+  return K;
 }
 
-extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
-                                   int per_cell, const float *S, const float *go,
+extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
+                                   float tau, int per_cell, const float *S, const float *go,
                                    const float *ge, float *M, float *X, float *Y, float *V,
                                    float *vstat, void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
 #define SW_LAUNCH_F(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1226,15 +1235,15 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, fl
   return (int)cudaGetLastError();
 }
 
-extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
-                                    int per_cell, const float *go, const float *ge,
+extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
+                                    float tau, int per_cell, const float *go, const float *ge,
                                     const float *M, const float *X, const float *Y,
                                     const float *vstat, const float *gV, const float *gM,
                                     float *dS, float *dgo, float *dge, float *work,
                                     void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
 #define SW_LAUNCH_B(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1261,11 +1270,11 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, f
   return (int)cudaGetLastError();
 }
 
-extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
-                                           int per_cell, const float *S, const float *go,
-                                           const float *ge, float *M, float *X, float *Y,
-                                           float *V, float *vstat) {
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
+extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims,
+                                           int max_m, float tau, int per_cell, const float *S,
+                                           const float *go, const float *ge, float *M, float *X,
+                                           float *Y, float *V, float *vstat) {
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_pair(dims[p], tau, p, per_cell, skew, S, go, ge, M, X, Y);
     P.wk = K;
@@ -1287,13 +1296,13 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
   return 0;
 }
 
-extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, float tau,
-                                            int per_cell, const float *go, const float *ge,
-                                            const float *M, const float *X, const float *Y,
-                                            const float *vstat, const float *gV,
+extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims,
+                                            int max_m, float tau, int per_cell, const float *go,
+                                            const float *ge, const float *M, const float *X,
+                                            const float *Y, const float *vstat, const float *gV,
                                             const float *gM, float *dS, float *dgo, float *dge,
                                             float *work) {
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs);
+  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_bwd_pair(dims[p], tau, p, per_cell, skew, go, ge, M, X, Y, vstat, gV, gM, dS,
                            dgo, dge, work);
@@ -1337,4 +1346,6 @@ extern "C" int lac_cuda_sw_warps(int warps) {
   return 0;
 }
 
-extern "C" int lac_cuda_sw_launch_warps(int n_pairs) { return sw_launch_warps(n_pairs); }
+extern "C" int lac_cuda_sw_launch_warps(int n_pairs, int max_m, int per_cell) {
+  return sw_launch_warps(n_pairs, max_m, per_cell);
+}

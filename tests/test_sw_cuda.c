@@ -309,8 +309,13 @@ static lac_status run_gpu(void *ctx, const batch *B, lac_error *err) {
                      (const float *const *)B->gM, B->dS, B->dgo, B->dge, err);
 }
 
-/* batch = pairs one by one, bit for bit (GPU) */
-static void check_single(lac_backend *gpu, batch *B) {
+/* batch = pairs one by one, bit for bit (GPU), with the batch launch's warps per pair
+ * (warps): the default picks them from a launch's shape, and V, vstat (thus dS) and the
+ * scalar penalties' gradients sum their terms in an order that follows the strips, so a pair
+ * alone under the default may differ from the batch in the last bits.  The caller restores
+ * its lac_cuda_sw_warps setting. */
+static void check_single(lac_backend *gpu, batch *B, int warps) {
+  lac_cuda_sw_warps(warps);
   const int pick[3] = {0, 16, B->np - 1};
   for (int t = 0; t < 3; t++) {
     const int p = pick[t];
@@ -428,11 +433,13 @@ int main(int argc, char **argv) {
     batch_make(&B, run, per_cell, tau);
     double t0 = now();
     reference(&B);
+    int max_m = 0;
+    for (int p = 0; p < B.np; p++) max_m = B.pairs[p].m > max_m ? B.pairs[p].m : max_m;
     printf("run %d: per_cell=%d tau=%g, strip widths <= %d (forward) / %d (backward), X/Y %s, "
            "%d warp(s) per pair, %d pairs, reference %.2fs\n",
            run, per_cell, (double)tau, runs[run].fw, runs[run].bw,
            runs[run].skew ? "in the warp's order" : "row-major",
-           lac_cuda_sw_launch_warps(B.np), B.np, now() - t0);
+           lac_cuda_sw_launch_warps(B.np, max_m, per_cell), B.np, now() - t0);
     score sc;
     struct {
       const char *label;
@@ -461,7 +468,10 @@ int main(int argc, char **argv) {
       for (int o = 0; o < O_N; o++)
         if (!(sc.worst[o] <= rs[r].worst[o])) rs[r].worst[o] = sc.worst[o];
       print_score(&B, rs[r].label, &sc, secs);
-      if (r == 1) check_single(gpu, &B);
+      if (r == 1) {
+        check_single(gpu, &B, lac_cuda_sw_launch_warps(B.np, max_m, per_cell));
+        lac_cuda_sw_warps(runs[run].warps);
+      }
     }
     batch_free(&B);
   }
@@ -470,8 +480,23 @@ int main(int argc, char **argv) {
   lac_cuda_sw_warps(1);
   CHECK(lac_cuda_sw_layout(-1) == -1, "lac_cuda_sw_layout(-1) refused");
   CHECK(lac_cuda_sw_warps(3) == -1 && lac_cuda_sw_warps(16) == -1 && lac_cuda_sw_warps(-1) == -1 &&
-            lac_cuda_sw_launch_warps(8) == 1,
+            lac_cuda_sw_launch_warps(8, 1024, 1) == 1,
         "lac_cuda_sw_warps refuses 3, 16, -1 and keeps its setting");
+  /* the default rule (kernels/sw_affine.cu, sw_launch_warps): pairs, widest m, per-cell gaps
+   * -> warps per pair */
+  lac_cuda_sw_warps(0);
+  static const int rule[][4] = {
+      {8, 64, 1, 1},     {8, 128, 0, 1},    {8, 255, 1, 1},     {8, 256, 1, 2},
+      {8, 511, 0, 2},    {8, 512, 0, 4},    {8, 1024, 1, 4},    {64, 512, 1, 4},
+      {65, 512, 1, 2},   {256, 256, 0, 1},  {256, 512, 1, 2},   {256, 1024, 0, 2},
+      {257, 512, 1, 1},  {1024, 512, 0, 2}, {1024, 1024, 1, 1}, {1025, 1024, 0, 1},
+      {4096, 512, 0, 1}, {8, 0, 1, 1},
+  };
+  for (size_t k = 0; k < sizeof rule / sizeof rule[0]; k++)
+    CHECK(lac_cuda_sw_launch_warps(rule[k][0], rule[k][1], rule[k][2]) == rule[k][3],
+          "default warps per pair for %d pairs, widest %d, per_cell %d: %d, expected %d",
+          rule[k][0], rule[k][1], rule[k][2],
+          lac_cuda_sw_launch_warps(rule[k][0], rule[k][1], rule[k][2]), rule[k][3]);
   check_args(gpu);
   printf("summary: largest err/tol over all runs:");
   for (int pass = 0; pass < 2; pass++) {

@@ -9,8 +9,9 @@
 # --sanitize also runs test_loss_cuda and test_aligner_cuda under compute-sanitizer memcheck.
 # --profile runs only Nsight Compute over the SW kernels (forward and backward, per-cell and
 # scalar gaps; bench_sw_cuda --quick --only PAIRS T for 8, 256, 1024 and 4096 pairs of
-# 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (an A/B
-# of two trees on one card: run it in the other tree, then this script in this one).
+# 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (--tune
+# unless --quick): an A/B of two trees on one card (run it in the other tree, then this
+# script in this one), or of two builds of one tree (NVEXTRA="-DNAME" adds nvcc flags).
 # Budget: build ~1 min, tests ~40 s, benchmarks ~1-2 min (8 to 4096 pairs) (bench_sw_cuda, then the PyTorch
 # baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA).
 set -uo pipefail
@@ -49,6 +50,9 @@ inc=(-I"$root/include" -I"$root/lib" -I"$root/kernels" -I"$obj" -I"$dev/include"
 cflags=(-std=c11 -O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
 nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
          -Xptxas -v -Xcompiler -Wall,-Wextra -I"$root/kernels")
+# NVEXTRA: more nvcc flags, e.g. -DNAME for a variant of the kernels in an A/B
+# shellcheck disable=SC2206
+[ -n "${NVEXTRA:-}" ] && nvflags+=($NVEXTRA)
 libsrc=(lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend.c
         lib/cuda/cuda_backend.c lib/cuda/cuda_align.c lib/align/sw_ref.c
         lib/cuda/cuda_loss.c lib/align/loss.c lib/align/similarity.c lib/align/sw_cpu.c
@@ -107,7 +111,10 @@ if [ "$profile" = 1 ]; then
 fi
 
 if [ "$swonly" = 1 ]; then
-  timeout 240 "$obj/bench_sw_cuda" > "$out/bench_sw_cuda.log" 2>&1
+  tune=--tune
+  [ "$quick" = 1 ] && tune=
+  # shellcheck disable=SC2086
+  timeout 240 "$obj/bench_sw_cuda" $tune > "$out/bench_sw_cuda.log" 2>&1
   rc=$?
   grep -v '^BENCH' "$out/bench_sw_cuda.log"
   rm -rf "$obj"
@@ -214,12 +221,14 @@ elif [ "$bench" = 1 ]; then
   for np in 8 256 1024 4096; do
     Ts="64 128 256 512 1024"
     [ "$np" -gt 256 ] && Ts="64 256" # the rows of many pairs
+    [ "$np" = 1024 ] && Ts="64 256 512"
     for T in $Ts; do
-      k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=1 ")
-      ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=1 ")
-      e=$(val "$bl" e2e_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=1 ")
-      k44=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=4/4")
-      k84=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/4")
+      # the defaults (the warps lac_cuda_sw_warps(0) picks), then every variant of the same run
+      k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "default=1")
+      kw=$(val "$bl" warps "pairs=$np " "T=$T " "gaps=cell" "default=1")
+      ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "default=1")
+      ksw=$(val "$bl" warps "pairs=$np " "T=$T " "gaps=scalar" "default=1")
+      e=$(val "$bl" e2e_gcps "pairs=$np " "T=$T " "gaps=cell" "default=1")
       extra=""
       if [ "$np" = 8 ] && { [ "$T" = 64 ] || [ "$T" = 256 ]; }; then
         tg=$(val "$tl" gcps "pairs=8 " "T=$T ")
@@ -227,20 +236,20 @@ elif [ "$bench" = 1 ]; then
           extra=$(awk -v a="$k" -v b="$tg" 'BEGIN{ if (b > 0) printf "; PyTorch %.4g Gcells/s, ratio %.0fx", b, a / b }')
         fi
       fi
-      k84s=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/4")
-      k44s=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=4/4")
-      tune=" (Wmax 8/4: ${k84:-?}, 4/4: ${k44:-?}; scalar 8/4: ${k84s:-?}, 4/4: ${k44s:-?})"
-      if [ "$np" -le 256 ]; then # several warps per pair (lac_cuda_sw_warps), same run
-        Ks=$([ "$np" -le 64 ] && echo "2 4 8" || echo 2)
-        for K in $Ks; do
-          km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
-          rm_=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=cell" "wmax=8/8" "warps=$K ")
-          kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
-          rms=$(val "$bl" vs_one_warp "pairs=$np " "T=$T " "gaps=scalar" "wmax=8/8" "warps=$K ")
-          tune="$tune; $K warps per pair: ${km:-?} (${rm_:-?}x one warp), scalar ${kms:-?} (${rms:-?}x)"
-        done
-      fi
-      echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel ${k:-?} Gcells/s per-cell gaps$tune, ${ks:-?} scalar gaps; end-to-end lac_cuda_sw with copies ${e:-?}$extra | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
+      vars=""
+      for K in 1 2 4 8; do # warps per pair, strips of 8
+        km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "default=0" "wmax=8/8" "warps=$K ")
+        [ -n "$km" ] || continue
+        kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "default=0" "wmax=8/8" "warps=$K ")
+        vars="$vars; $K warp(s): $km, scalar ${kms:-?}"
+      done
+      for wm in 8/4 4/4; do # narrower strips, one warp (--tune)
+        kt=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=$wm")
+        [ -n "$kt" ] || continue
+        kts=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=$wm")
+        vars="$vars; Wmax $wm: $kt, scalar ${kts:-?}"
+      done
+      echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel, defaults: ${k:-?} Gcells/s per-cell gaps (${kw:-?} warps per pair), ${ks:-?} scalar gaps (${ksw:-?}); end-to-end lac_cuda_sw with copies ${e:-?}$extra (variants, per-cell then scalar$vars) | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
     done
   done
   [ "$rc_torch" = - ] ||

@@ -137,6 +137,7 @@ enum { D_X, D_Y, D_VSTAT, D_WORK, D_N };
 typedef struct {
   const char *who;        /* the API function named in messages */
   int np, per_cell, want_bwd, want_M;
+  int max_m;              /* the widest pair's m (the launches pick their warps from it) */
   int gM_room;            /* the layout has the gM section */
   int has_gM;             /* this run's gM is not all NULL (gM_room implied) */
   int *ord;               /* ord[d] = caller's pair index of descriptor d */
@@ -199,6 +200,7 @@ static lac_status batch_plan(sw_batch *B, const char *who, const lac_sw_options 
   for (int p = 0; p < n_pairs; p++) {
     B->cells += (size_t)pairs[p].n * (size_t)((pairs[p].m + 7) & ~7);
     B->wfloats += (size_t)10 * pairs[p].n;
+    if (pairs[p].m > B->max_m) B->max_m = pairs[p].m;
   }
   B->gcount = B->per_cell ? B->cells : (size_t)n_pairs;
   const size_t fb = sizeof(float), np = (size_t)n_pairs, cb = B->cells * fb,
@@ -412,15 +414,15 @@ static void ex_forward(sw_exec *E, const sw_batch *B, float tau) {
   if (E->ce != cudaSuccess) return;
   const lac_cuda_sw_dims *dims = (const lac_cuda_sw_dims *)(E->dev + B->in_at[I_DIMS]);
   if (E->emulate)
-    lac_cuda_sw_emulate_forward(B->np, dims, tau, B->per_cell, DI(E, B, I_S), DI(E, B, I_GO),
-                                DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
-                                DO(E, B, O_V), DT(E, B, D_VSTAT));
+    lac_cuda_sw_emulate_forward(B->np, dims, B->max_m, tau, B->per_cell, DI(E, B, I_S),
+                                DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X),
+                                DT(E, B, D_Y), DO(E, B, O_V), DT(E, B, D_VSTAT));
   else
     ex_fail(E,
-            (cudaError_t)lac_cuda_sw_forward(B->np, dims, tau, B->per_cell, DI(E, B, I_S),
-                                             DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M),
-                                             DT(E, B, D_X), DT(E, B, D_Y), DO(E, B, O_V),
-                                             DT(E, B, D_VSTAT), E->stream),
+            (cudaError_t)lac_cuda_sw_forward(B->np, dims, B->max_m, tau, B->per_cell,
+                                             DI(E, B, I_S), DI(E, B, I_GO), DI(E, B, I_GE),
+                                             DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
+                                             DO(E, B, O_V), DT(E, B, D_VSTAT), E->stream),
             "forward kernel launch");
 }
 
@@ -429,16 +431,17 @@ static void ex_backward(sw_exec *E, const sw_batch *B, float tau) {
   const lac_cuda_sw_dims *dims = (const lac_cuda_sw_dims *)(E->dev + B->in_at[I_DIMS]);
   const float *gM = B->has_gM ? DI(E, B, I_GM) : NULL;
   if (E->emulate)
-    lac_cuda_sw_emulate_backward(B->np, dims, tau, B->per_cell, DI(E, B, I_GO), DI(E, B, I_GE),
-                                 DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT),
-                                 DI(E, B, I_GV), gM, DO(E, B, O_DS), DO(E, B, O_DGO),
-                                 DO(E, B, O_DGE), DT(E, B, D_WORK));
+    lac_cuda_sw_emulate_backward(B->np, dims, B->max_m, tau, B->per_cell, DI(E, B, I_GO),
+                                 DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
+                                 DT(E, B, D_VSTAT), DI(E, B, I_GV), gM, DO(E, B, O_DS),
+                                 DO(E, B, O_DGO), DO(E, B, O_DGE), DT(E, B, D_WORK));
   else
     ex_fail(E,
             (cudaError_t)lac_cuda_sw_backward(
-                B->np, dims, tau, B->per_cell, DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M),
-                DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT), DI(E, B, I_GV), gM,
-                DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE), DT(E, B, D_WORK), E->stream),
+                B->np, dims, B->max_m, tau, B->per_cell, DI(E, B, I_GO), DI(E, B, I_GE),
+                DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT), DI(E, B, I_GV),
+                gM, DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE), DT(E, B, D_WORK),
+                E->stream),
             "backward kernel launch");
 }
 

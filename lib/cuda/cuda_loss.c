@@ -95,23 +95,24 @@ static int lx_memset(lx *x, void *dst, int v, size_t bytes) {
   return (int)cudaMemsetAsync(dst, v, bytes, (cudaStream_t)x->run.stream);
 }
 
-static int lx_sw_forward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau, int pc,
-                         const float *S, const float *go, const float *ge, float *M, float *X,
-                         float *Y, float *V, float *vstat) {
+static int lx_sw_forward(lx *x, int np, const lac_cuda_sw_dims *dims, int max_m, float tau,
+                         int pc, const float *S, const float *go, const float *ge, float *M,
+                         float *X, float *Y, float *V, float *vstat) {
   if (x->run.emulate)
-    return lac_cuda_sw_emulate_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat);
-  return lac_cuda_sw_forward(np, dims, tau, pc, S, go, ge, M, X, Y, V, vstat, x->run.stream);
+    return lac_cuda_sw_emulate_forward(np, dims, max_m, tau, pc, S, go, ge, M, X, Y, V, vstat);
+  return lac_cuda_sw_forward(np, dims, max_m, tau, pc, S, go, ge, M, X, Y, V, vstat,
+                             x->run.stream);
 }
 
-static int lx_sw_backward(lx *x, int np, const lac_cuda_sw_dims *dims, float tau, int pc,
-                          const float *go, const float *ge, const float *M, const float *X,
-                          const float *Y, const float *vstat, const float *gV, const float *gM,
-                          float *dS, float *dgo, float *dge, float *work) {
+static int lx_sw_backward(lx *x, int np, const lac_cuda_sw_dims *dims, int max_m, float tau,
+                          int pc, const float *go, const float *ge, const float *M,
+                          const float *X, const float *Y, const float *vstat, const float *gV,
+                          const float *gM, float *dS, float *dgo, float *dge, float *work) {
   if (x->run.emulate)
-    return lac_cuda_sw_emulate_backward(np, dims, tau, pc, go, ge, M, X, Y, vstat, gV, gM, dS,
-                                        dgo, dge, work);
-  return lac_cuda_sw_backward(np, dims, tau, pc, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge,
-                              work, x->run.stream);
+    return lac_cuda_sw_emulate_backward(np, dims, max_m, tau, pc, go, ge, M, X, Y, vstat, gV, gM,
+                                        dS, dgo, dge, work);
+  return lac_cuda_sw_backward(np, dims, max_m, tau, pc, go, ge, M, X, Y, vstat, gV, gM, dS, dgo,
+                              dge, work, x->run.stream);
 }
 
 /* ---------------------------------------------------------------- layout */
@@ -361,6 +362,7 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
   }
 
   /* ---- stage the inputs */
+  int max_m = 0; /* the widest alignment (the SW launches pick their warps from it) */
   for (int b = 0; b < B; b++) {
     int n1 = 0, n2 = 0;
     for (int t = 0; t < T; t++) {
@@ -372,6 +374,8 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
     for (int t = n1; t < T; t++) hu.r1[(size_t)b * T + t] = 0;
     for (int t = n2; t < T; t++) hu.r2[(size_t)b * T + t] = 0;
     hu.n1[b] = n1, hu.n2[b] = n2;
+    max_m = n1 > max_m ? n1 : max_m;
+    max_m = n2 > max_m ? n2 : max_m;
     for (int k = 0; k < 2; k++) {
       const int q = 2 * b + k;
       hu.dims[q] = (lac_cuda_sw_dims){(long long)q * T * z.ld, (long long)q * 10 * T,
@@ -405,8 +409,8 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
                            dv.S, dn.flag),
     "similarity");
   K(lac_cuda_loss_gap_pack(run, &sh, z.pc, du.go, du.ge, dv.gop, dv.gep), "penalties");
-  K(lx_sw_forward(&x, 2 * B, du.dims, p->sw_tau, z.pc, dv.S, dv.gop, dv.gep, dv.M, dv.X, dv.Y,
-                  dn.V, dv.vstat),
+  K(lx_sw_forward(&x, 2 * B, du.dims, max_m, p->sw_tau, z.pc, dv.S, dv.gop, dv.gep, dv.M, dv.X,
+                  dv.Y, dn.V, dv.vstat),
     "alignment forward");
   K(lac_cuda_loss_labels(run, &sh, du.s1, du.s2, p->label_var, dv.lab), "labels");
   const int con_grad = want_e && p->alpha != 0;
@@ -432,8 +436,8 @@ static lac_status loss_run(lac_backend *bk, lac_cuda_sw_state *ss, const lac_los
       "softmax backward");
   }
   if (want) {
-    K(lx_sw_backward(&x, 2 * B, du.dims, p->sw_tau, z.pc, dv.gop, dv.gep, dv.M, dv.X, dv.Y,
-                     dv.vstat, du.gV, back_m ? dv.gM : NULL, want_e ? dv.dS : NULL,
+    K(lx_sw_backward(&x, 2 * B, du.dims, max_m, p->sw_tau, z.pc, dv.gop, dv.gep, dv.M, dv.X,
+                     dv.Y, dv.vstat, du.gV, back_m ? dv.gM : NULL, want_e ? dv.dS : NULL,
                      dgo ? dv.dgop : NULL, dge ? dv.dgep : NULL, dv.work),
       "alignment backward");
   }
