@@ -23,8 +23,10 @@
  * many pairs (lac_cuda_sw_layout, default 512) keep X and Y in the warp's order (xy_at) so
  * that a warp's stores and loads of them are contiguous; each kernel is built for both
  * orders (template SK), and the row-major build is the kernel as it was before that order.
- * For launches of few pairs the same lanes can run on several warps per pair, their bands
- * at the same time (lac_cuda_sw_warps; "several warps per pair" below).
+ * Where one warp per pair leaves the SMs short of warps (few pairs, or up to 1024 pairs of
+ * 512 columns or more with scalar gaps) the same lanes run on several warps per pair, their
+ * bands at the same time (sw_launch_warps, lac_cuda_sw_warps; "several warps per pair"
+ * below).
  *
  * Numerics: smax_t(v) = mx + t ln2 log2(sum_k 2^((v_k - mx) log2e / t)) with the ex2 / lg2 /
  * rcp approximations of the SFU (ftz; relative error ~2^-22); the two-term smax of X is
