@@ -1,7 +1,7 @@
 /* bench_sw_cuda.c — the CUDA smoothed Smith-Waterman (kernels/sw_affine.cu): forward +
- * backward cells/s for 8 and 256 pairs of T x T, T = 64 .. 1024, 1024 pairs at T = 64, 256
- * and 512, and 4096 pairs at T = 64 and 256 (does the kernel scale with more warps?) (a
- * benchmark, not a test).
+ * backward cells/s for 8 pairs of T x T, T = 32 .. 1024 (the issue's rows), 256 pairs at
+ * T = 64 .. 1024, 1024 pairs at T = 64, 256 and 512, and 4096 pairs at T = 64 and 256 (does
+ * the kernel scale with more warps?) (a benchmark, not a test).
  *
  *   bench_sw_cuda [--quick] [--tune] [--only PAIRS T]
  *
@@ -51,9 +51,9 @@ static float frand(float lo, float hi) {
 /* the rows of the table: pairs x T */
 static const struct {
   int np, T;
-} cfg[] = {{8, 64},    {8, 128},   {8, 256},    {8, 512},    {8, 1024},
-           {256, 64},  {256, 128}, {256, 256},  {256, 512},  {256, 1024},
-           {1024, 64}, {1024, 256}, {1024, 512}, {4096, 64}, {4096, 256}};
+} cfg[] = {{8, 32},     {8, 64},     {8, 128},    {8, 256},   {8, 512},   {8, 1024},
+           {256, 64},   {256, 128},  {256, 256},  {256, 512}, {256, 1024}, {1024, 64},
+           {1024, 256}, {1024, 512}, {4096, 64},  {4096, 256}};
 #define N_CFG (sizeof cfg / sizeof cfg[0])
 
 #define CK(call)                                                                    \

@@ -12,8 +12,9 @@
 # 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (--tune
 # unless --quick): an A/B of two trees on one card (run it in the other tree, then this
 # script in this one), or of two builds of one tree (NVEXTRA="-DNAME" adds nvcc flags).
-# Budget: build ~1 min, tests ~40 s, benchmarks ~1-2 min (8 to 4096 pairs) (bench_sw_cuda, then the PyTorch
-# baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA).
+# Budget (an H100, 2026-11-26): build ~40 s, tests ~30 s, benchmarks ~2 min (bench_sw_cuda
+# --tune ~75 s, 8 to 4096 pairs; the PyTorch baseline bench/bench_sw_torch_gpu.py when python3
+# has torch with CUDA; bench_loss_cuda), --sanitize ~6 s: a whole call ~3 min.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/gpu-out}
@@ -220,6 +221,7 @@ elif [ "$bench" = 1 ]; then
   tl="$out/bench_sw_torch_gpu.log"
   for np in 8 256 1024 4096; do
     Ts="64 128 256 512 1024"
+    [ "$np" = 8 ] && Ts="32 $Ts"
     [ "$np" -gt 256 ] && Ts="64 256" # the rows of many pairs
     [ "$np" = 1024 ] && Ts="64 256 512"
     for T in $Ts; do
