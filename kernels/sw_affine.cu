@@ -256,7 +256,8 @@ SW_HD int lanes_used(int m, int b, int W) {
 /* ---------------------------------------------------------------- several warps per pair
  *
  * Small launches leave most of the GPU idle, and one warp per pair waits on its own
- * instruction latency (docs/BENCHMARKS.md).  The several-warp kernels give each pair K warps
+ * instruction latency (docs/BENCHMARKS.md; the launches' default picks K from their shape,
+ * sw_launch_warps).  The several-warp kernels give each pair K warps
  * (a block of 32 K threads, lac_cuda_sw_warps): band b runs on warp b mod K (backward: the
  * bands in the reverse order), and the warps run their bands at the same time, band b
  * SW_MW_LEAD steps behind band b - 1, all warps stepping together with one block barrier per
@@ -273,8 +274,8 @@ SW_HD int lanes_used(int m, int b, int W) {
  * one-warp kernels' two slots (band b writes slot b & 1): every band sweeps its rows
  * bottom-up one row a step, reads row r of the later band's pushes at its step n - 2 - r and
  * writes its own row r at a step >= n - 1 - r, and a band starts after the band it reads
- * from; so whatever band next writes a slot's row r does so after that row's reader read it
- *.
+ * from; so whatever band next writes a slot's row r does so after that row's reader read
+ * it.
  *
  * The plan.  A band lasts at most L = n + 31 steps; band q (in the order of the direction)
  * is round r = q / K on warp w = q mod K and starts at step r Lr + SW_MW_LEAD w with
