@@ -15,7 +15,9 @@
  * one-warp kernels and the several-warp ones (lac_cuda_sw_warps: 2 and 4, and 8 up to 64
  * pairs), each with its speed ratio to one warp, then prints the defaults' row ("default":
  * the warps that lac_cuda_sw_warps(0) picks for the shape, the time of that variant) with
- * the end-to-end figure.  --tune adds the strip-width variants (lac_cuda_sw_tune 8/4 and
+ * the end-to-end figure, then the defaults again with every per-cell buffer in the warp's
+ * order ("cells": lac_cuda_sw_cell_order; the buffers' contents are the same random values,
+ * read in another order).  --tune adds the strip-width variants (lac_cuda_sw_tune 8/4 and
  * 4/4: narrower strips, fewer registers, more warps per SM; one warp per pair); --quick:
  * fewer reps.
  * Lines starting "BENCH" are for tools/gpu-check.sh.  Exits 77 without a GPU.
@@ -267,12 +269,13 @@ int main(int argc, char **argv) {
          * with the end-to-end time */
         double kf[SW_MW_KMAX + 1], kb[SW_MW_KMAX + 1], kt[SW_MW_KMAX + 1];
         for (int k = 0; k <= SW_MW_KMAX; k++) kf[k] = kb[k] = kt[k] = NAN;
-        for (int v = 0; v < 7; v++) {
+        for (int v = 0; v < 8; v++) {
           if ((v == 1 || v == 2) && !tune) continue;
           if (v == 5 && np > 64) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
           lac_cuda_sw_warps(v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0);
+          lac_cuda_sw_cell_order(v == 7);
           const int warps = lac_cuda_sw_launch_warps(np, T, per_cell);
           double f = NAN, b = NAN, tot = NAN, e2e = NAN;
           if (v == 6) { /* the defaults */
@@ -291,17 +294,20 @@ int main(int argc, char **argv) {
             if (quick) reps = 3;
             time_kernels(&B, np, T, per_cell, reps, &f, &b, &tot);
           }
-          if (fw == 8 && bw == 8 && v != 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
+          if (fw == 8 && bw == 8 && v < 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
           const double vs1 = kt[1] / tot;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
           printf("%5d %5d %-9s %-8s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f\n", np, T,
-                 per_cell ? "per-cell" : "scalar", v == 6 ? "default" : "variant", wm, warps, f,
-                 b, gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
-          printf("BENCH pairs=%d T=%d gaps=%s default=%d wmax=%s warps=%d fwd_ms=%.4f "
+                 per_cell ? "per-cell" : "scalar",
+                 v == 6   ? "default"
+                 : v == 7 ? "cells"
+                          : "variant",
+                 wm, warps, f, b, gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
+          printf("BENCH pairs=%d T=%d gaps=%s default=%d order=%s wmax=%s warps=%d fwd_ms=%.4f "
                  "bwd_ms=%.4f kernel_gcps=%.3f e2e_gcps=%.4f vs_one_warp=%.3f\n",
-                 np, T, per_cell ? "cell" : "scalar", v == 6, wm, warps, f, b,
-                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
+                 np, T, per_cell ? "cell" : "scalar", v == 6, v == 7 ? "cells" : "rows", wm, warps,
+                 f, b, gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
           fflush(stdout);
         }
       }
@@ -309,6 +315,7 @@ int main(int argc, char **argv) {
   }
   lac_cuda_sw_tune(8, 8);
   lac_cuda_sw_warps(0);
+  lac_cuda_sw_cell_order(0);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
   cudaFree(B.work);

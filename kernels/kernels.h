@@ -86,6 +86,19 @@ int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
  * (nothing changed) for a negative count. */
 int lac_cuda_sw_layout(int skew_min_pairs);
 
+/* Every per-cell buffer in the X and Y tables' order (all = 1; default 0: row-major): the
+ * caller then keeps S, go, ge, gM, M, dS, dgo, dge of pair p with cell (i, j) at
+ * buf[dims[p].off + lac_cuda_sw_cell_index(&dims[p], i, j)] (padding cells included: the map
+ * is a bijection of the pair's n x ld block), and every access of a warp to them is one
+ * contiguous run, as to X and Y from lac_cuda_sw_layout's pair count on.  Process-wide like
+ * lac_cuda_sw_tune, for tests and benchmarks: lac_cuda_sw, the aligner and the loss pack
+ * row-major and keep it 0.  Results are bit for bit those of the row-major order.  Returns 0,
+ * or -1 (nothing changed) for other values. */
+int lac_cuda_sw_cell_order(int all);
+/* where cell (i, j), 0 <= i < n, 0 <= j < ld, of the pair d lives in that order, relative to
+ * d->off (host code) */
+long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j);
+
 /* Warps per pair: 0 (default: from the launch's pair count, widest pair and gap kind, as
  * measured on an H100: up to 4 warps for few long pairs, 2 for a few hundred pairs of 512
  * columns or more, else 1; kernels/sw_affine.cu, sw_launch_warps), or always 1 (the one-warp

@@ -72,6 +72,10 @@ static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
  * gaps, T = 64 and 256; scalar gaps 0.97-1.7x); at 8 and 256 pairs, where one or two warps
  * per SM wait on their own instruction latency, its address arithmetic made it 0.8-0.95x. */
 static int sw_skew_pairs = 512;
+/* 1: the caller keeps every per-cell buffer (S, go, ge, gM, M, dS, dgo, dge) in the X and Y
+ * tables' order (lac_cuda_sw_cell_order, lac_cuda_sw_cell_index), so every access of a warp
+ * is contiguous; 0 (default): row-major. */
+static int sw_cell_order = 0;
 /* Warps per pair (mw_plan): 1 = the one-warp kernels, 2, 4 or 8, or 0 (the default) = by the
  * launch's shape (sw_launch_warps; lac_cuda_sw_warps). */
 static int sw_warps = 0;
@@ -233,7 +237,7 @@ SW_HD int sw_pick_w(int m, int wmax) {
 
 struct Pair {
   int n, m, ld;
-  int skew;        /* X, Y in the warp's order (xy_at), else row-major */
+  int skew;        /* the warp's order (xy_at): 1 X and Y, 2 every per-cell buffer; 0 none */
   int wl, wlg;     /* strip width of that order, sw_pick_w(m, 8), and its log2 */
   float inv, tl2;  /* log2(e) / tau, tau ln 2 */
   float vthr;      /* 32 tau: the forward's V sum rescales when M passes its max by this */
@@ -371,6 +375,24 @@ template <int W> SW_HD void xy_load(const Pair &P, const float *T, int i, int c0
   ldw<W>(T + a, v);
 }
 
+/* The caller's per-cell buffers (S, go, ge, gM in; M, dS, dgo, dge out): row-major, or with
+ * P.skew = 2 (lac_cuda_sw_cell_order) in the X and Y tables' order, so that every per-cell
+ * access of a warp is contiguous.  Each takes the row-major offset q of cell (i, c) too, which
+ * the row-major order uses as it is (the kernels' arithmetic for that order unchanged). */
+SW_HD size_t cell_at(const Pair &P, size_t q, int i, int c) {
+  return P.skew == 2 ? xy_at(P, i, c) : q;
+}
+template <int W>
+SW_HD void cell_load(const Pair &P, const float *T, size_t q, int i, int c0, float *v) {
+  if (P.skew == 2) xy_load<W>(P, T, i, c0, v);
+  else ldw<W>(T + q, v);
+}
+template <int W>
+SW_HD void cell_store(const Pair &P, float *T, size_t q, int i, int c0, const float *v) {
+  if (P.skew == 2) xy_store<W>(P, T, i, c0, v);
+  else stw<W>(T + q, v);
+}
+
 /* ---------------------------------------------------------------- forward lane
  *
  * At step s of band b, lane l computes row i = s - l of its strip, columns
@@ -391,11 +413,12 @@ template <int W, bool PC> struct FwdLane {
     vsum = 0.0;
   }
 
-  SW_HD void load_in(const Pair &P, size_t row, float *s, float *g, float *e) {
-    ldw<W>(P.S + row, s);
+  /* row: the row-major offset of (i, c0) */
+  SW_HD void load_in(const Pair &P, size_t row, int i, int c0, float *s, float *g, float *e) {
+    cell_load<W>(P, P.S, row, i, c0, s);
     if (PC) {
-      ldw<W>(P.goc + row, g);
-      ldw<W>(P.gec + row, e);
+      cell_load<W>(P, P.goc, row, i, c0, g);
+      cell_load<W>(P, P.gec, row, i, c0, e);
     }
   }
 
@@ -406,12 +429,12 @@ SW_UNROLL
     bM = bX = bY = SW_NEG;
     const int c0 = b * 32 * W + lane * W;
     if (lane == 0 && b > 0) { /* row 0's left neighbour */
-      bM = P.M[c0 - 1];
+      bM = P.M[cell_at(P, (size_t)(c0 - 1), 0, c0 - 1)];
       const size_t a = P.skew ? xy_at(P, 0, c0 - 1) : (size_t)(c0 - 1);
       bX = P.X[a];
       bY = P.Y[a];
     }
-    if (c0 < P.m) load_in(P, (size_t)c0, cS, cG, cE); /* row 0 */
+    if (c0 < P.m) load_in(P, (size_t)c0, 0, c0, cS, cG, cE); /* row 0 */
   }
 
   /* rM, rX, rY: lane l-1's last column after step s-1, i.e. (i, c0 - 1) */
@@ -423,7 +446,7 @@ SW_UNROLL
       rY = bY;
       if (b > 0 && i + 1 < P.n) {
         const size_t q = (size_t)(i + 1) * P.ld + c0 - 1;
-        bM = P.M[q];
+        bM = P.M[cell_at(P, q, i + 1, c0 - 1)];
         const size_t a = P.skew ? xy_at(P, i + 1, c0 - 1) : q;
         bX = P.X[a];
         bY = P.Y[a];
@@ -439,7 +462,7 @@ SW_UNROLL
     lY = rY;
     if (i < 0 || i >= P.n || c0 >= P.m) return;
     const size_t row = (size_t)i * P.ld + c0;
-    if (i + 1 < P.n) load_in(P, row + P.ld, nS, nG, nE);
+    if (i + 1 < P.n) load_in(P, row + P.ld, i + 1, c0, nS, nG, nE);
     float pm = dM, px = dX, py = dY, am = lM, ax = lX;
 SW_UNROLL
     for (int k = 0; k < W; k++) {
@@ -471,7 +494,7 @@ SW_UNROLL
     for (int k = 0; k < W; k++)
       if (c0 + k < P.m) part += sw_ex2((uM[k] - vmx) * P.inv);
     vsum += (double)part;
-    stw<W>(P.M + row, uM);
+    cell_store<W>(P, P.M, row, i, c0, uM);
     if (P.skew) {
       xy_store<W>(P, P.X, i, c0, uX);
       xy_store<W>(P, P.Y, i, c0, uY);
@@ -517,14 +540,14 @@ SW_UNROLL
     }
     const size_t row = (size_t)i * P.ld + c0;
     if (c0 > 0) {
-      tM[0] = P.M[row - 1];
+      tM[0] = P.M[cell_at(P, row - 1, i, c0 - 1)];
       const size_t a = P.skew ? xy_at(P, i, c0 - 1) : row - 1;
       tX[0] = P.X[a];
       tY[0] = P.Y[a];
     } else {
       tM[0] = tX[0] = tY[0] = SW_NEG;
     }
-    ldw<W>(P.M + row, tM + 1);
+    cell_load<W>(P, P.M, row, i, c0, tM + 1);
     if (P.skew) {
       xy_load<W>(P, P.X, i, c0, tX + 1);
       xy_load<W>(P, P.Y, i, c0, tY + 1);
@@ -537,11 +560,11 @@ SW_UNROLL
   SW_HD void load_in(const Pair &P, int i, int c0, float *g, float *e, float *q) {
     const size_t row = (size_t)i * P.ld + c0;
     if (PC) {
-      ldw<W>(P.goc + row, g);
-      ldw<W>(P.gec + row, e);
+      cell_load<W>(P, P.goc, row, i, c0, g);
+      cell_load<W>(P, P.gec, row, i, c0, e);
     }
     if (P.gM) {
-      ldw<W>(P.gM + row, q);
+      cell_load<W>(P, P.gM, row, i, c0, q);
     } else {
 SW_UNROLL
       for (int k = 0; k < W; k++) q[k] = 0.0f;
@@ -637,10 +660,10 @@ SW_UNROLL
     sDX = ndX;
     sDY = ndY;
     const size_t row = (size_t)i * P.ld + c0;
-    if (P.dS) stw<W>(P.dS + row, oS);
+    if (P.dS) cell_store<W>(P, P.dS, row, i, c0, oS);
     if (PC) {
-      if (P.dgo) stw<W>(P.dgo + row, oG);
-      if (P.dge) stw<W>(P.dge + row, oE);
+      if (P.dgo) cell_store<W>(P, P.dgo, row, i, c0, oG);
+      if (P.dge) cell_store<W>(P, P.dge, row, i, c0, oE);
     } else {
       sgo += (double)rowgo;
       sge += (double)rowge;
@@ -676,9 +699,8 @@ SW_UNROLL
 
 /* ---------------------------------------------------------------- pair setup */
 
-SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell, int skew,
-                     const float *S, const float *go, const float *ge, const float *M,
-                     const float *X, const float *Y) {
+/* the pair's shape and order: what xy_at needs */
+SW_HD Pair pair_shape(const lac_cuda_sw_dims &d, int skew) {
   Pair P;
   P.n = d.n;
   P.m = d.m;
@@ -686,6 +708,13 @@ SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell, 
   P.skew = skew;
   P.wl = sw_pick_w(d.m, 8);
   P.wlg = P.wl == 8 ? 3 : P.wl == 4 ? 2 : P.wl == 2 ? 1 : 0;
+  return P;
+}
+
+SW_HD Pair make_pair(const lac_cuda_sw_dims &d, float tau, int p, int per_cell, int skew,
+                     const float *S, const float *go, const float *ge, const float *M,
+                     const float *X, const float *Y) {
+  Pair P = pair_shape(d, skew);
   P.inv = (float)(1.4426950408889634 / (double)tau);
   P.tl2 = (float)((double)tau * 0.6931471805599453);
   P.vthr = 32.0f * tau;
@@ -793,7 +822,7 @@ __device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx
   *vsum = L.vsum;
 }
 
-template <bool PC, int FW, bool SK>
+template <bool PC, int FW, int SK>
 __global__ void __launch_bounds__(32) sw_fwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims,
                                                      float tau, const float *S, const float *go,
                                                      const float *ge, float *M, float *X,
@@ -837,7 +866,7 @@ __device__ __forceinline__ void bwd_pair_dev(const Pair &P, int lane, double *sg
   *sge = L.sge;
 }
 
-template <bool PC, int FW, bool SK>
+template <bool PC, int FW, int SK>
 __global__ void __launch_bounds__(32)
     sw_bwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *go,
                   const float *ge, const float *M, const float *X, const float *Y,
@@ -933,7 +962,7 @@ SW_UNROLL
   return t;
 }
 
-template <bool PC, int FW, bool SK>
+template <bool PC, int FW, int SK>
 __global__ void __launch_bounds__(32 * SW_MW_MAX)
     sw_fwd_mw_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *S,
                      const float *go, const float *ge, float *M, float *X, float *Y, float *V,
@@ -962,7 +991,7 @@ SW_UNROLL
   if (threadIdx.x == 0) v_finish(tau, mx, sum, V, vstat, p);
 }
 
-template <bool PC, int FW, bool SK>
+template <bool PC, int FW, int SK>
 __global__ void __launch_bounds__(32 * SW_MW_MAX)
     sw_bwd_mw_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *go,
                      const float *ge, const float *M, const float *X, const float *Y,
@@ -1187,6 +1216,10 @@ template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, doubl
 
 /* ---------------------------------------------------------------- launchers */
 
+/* the order of a launch's tables and buffers (Pair.skew): every per-cell buffer in the warp's
+ * order when lac_cuda_sw_cell_order says so, else X and Y from sw_skew_pairs pairs on */
+static int sw_launch_order(int n_pairs) { return sw_cell_order ? 2 : n_pairs >= sw_skew_pairs; }
+
 /* warps per pair of a launch of n_pairs pairs, the widest with max_m columns
  * (lac_cuda_sw_warps): the setting, or with 0 the rule that the H100 measurements in
  * docs/BENCHMARKS.md support (bench_sw_cuda, every row timed with 1, 2, 4 and 8 warps).  More
@@ -1211,7 +1244,7 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
                                    float *vstat, void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
 #define SW_LAUNCH_F(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1221,10 +1254,11 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
       sw_fwd_kernel<pc, fw, sk><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, \
                                                         V, vstat);                             \
   } while (0)
-#define SW_LAUNCH_F2(pc, fw)                 \
-  do {                                       \
-    if (skew) SW_LAUNCH_F(pc, fw, true);     \
-    else SW_LAUNCH_F(pc, fw, false);         \
+#define SW_LAUNCH_F2(pc, fw)                        \
+  do {                                              \
+    if (skew == 2) SW_LAUNCH_F(pc, fw, 2);          \
+    else if (skew == 1) SW_LAUNCH_F(pc, fw, 1);     \
+    else SW_LAUNCH_F(pc, fw, 0);                    \
   } while (0)
   if (per_cell) {
     if (sw_fwd_wmax == 4) SW_LAUNCH_F2(true, 4);
@@ -1246,7 +1280,7 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
                                     void *stream) {
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
 #define SW_LAUNCH_B(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1256,10 +1290,11 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
       sw_bwd_kernel<pc, fw, sk><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y,    \
                                                         vstat, gV, gM, dS, dgo, dge, work);    \
   } while (0)
-#define SW_LAUNCH_B2(pc, fw)                 \
-  do {                                       \
-    if (skew) SW_LAUNCH_B(pc, fw, true);     \
-    else SW_LAUNCH_B(pc, fw, false);         \
+#define SW_LAUNCH_B2(pc, fw)                        \
+  do {                                              \
+    if (skew == 2) SW_LAUNCH_B(pc, fw, 2);          \
+    else if (skew == 1) SW_LAUNCH_B(pc, fw, 1);     \
+    else SW_LAUNCH_B(pc, fw, 0);                    \
   } while (0)
   if (per_cell) {
     if (sw_bwd_wmax == 4) SW_LAUNCH_B2(true, 4);
@@ -1277,7 +1312,7 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
                                            int max_m, float tau, int per_cell, const float *S,
                                            const float *go, const float *ge, float *M, float *X,
                                            float *Y, float *V, float *vstat) {
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_pair(dims[p], tau, p, per_cell, skew, S, go, ge, M, X, Y);
     P.wk = K;
@@ -1305,7 +1340,7 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
                                             const float *Y, const float *vstat, const float *gV,
                                             const float *gM, float *dS, float *dgo, float *dge,
                                             float *work) {
-  const int skew = n_pairs >= sw_skew_pairs, K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_bwd_pair(dims[p], tau, p, per_cell, skew, go, ge, M, X, Y, vstat, gV, gM, dS,
                            dgo, dge, work);
@@ -1328,6 +1363,16 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
     }
   }
   return 0;
+}
+
+extern "C" int lac_cuda_sw_cell_order(int all) {
+  if (all != 0 && all != 1) return -1;
+  sw_cell_order = all;
+  return 0;
+}
+
+extern "C" long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j) {
+  return (long long)xy_at(pair_shape(*d, 2), i, j);
 }
 
 extern "C" int lac_cuda_sw_layout(int skew_min_pairs) {

@@ -29,7 +29,9 @@
  * Without a GPU, the same batches run through lac_cuda_sw_emulated — the kernels' per-lane
  * code on the CPU (32 lanes in lock step) — and the test then exits 77 (skipped) if that
  * passes, 1 if it fails.  With a GPU, both run, and also: batch = pairs one by one (bit for
- * bit: one warp per pair, no cross-pair arithmetic), and the argument checks.
+ * bit: one warp per pair, no cross-pair arithmetic), and the argument checks.  On both,
+ * four runs also compare every per-cell buffer in the warp's order (lac_cuda_sw_cell_order,
+ * the launchers on buffers packed here) with row-major, bit for bit.
  */
 #include <cuda_runtime.h>
 #include <math.h>
@@ -337,6 +339,160 @@ static void check_single(lac_backend *gpu, batch *B, int warps) {
   }
 }
 
+/* ---------------------------------------------------------------- every per-cell buffer in
+ * the warp's order (lac_cuda_sw_cell_order) against row-major, bit for bit: the launchers
+ * (on the GPU) or their emulation on buffers packed here, once row-major and once through
+ * lac_cuda_sw_cell_index, with the run's strip widths, warps per pair and X/Y order.  The
+ * same cells run the same instructions, only their addresses differ. */
+enum { CO_S, CO_GO, CO_GE, CO_GM, CO_M, CO_X, CO_Y, CO_DS, CO_DGO, CO_DGE, CO_N };
+static const char *co_name[CO_N] = {"S", "go", "ge", "gM", "M", "X", "Y", "dS", "dgo", "dge"};
+
+typedef struct {
+  lac_cuda_sw_dims *dims;
+  size_t cells, wfloats;
+  int max_m;
+  float *h[CO_N]; /* host buffers; per pair (np floats) for go, ge, dgo, dge of scalar gaps */
+  float *V, *vstat, *gV, *work;
+} co_pack;
+
+static size_t co_len(const batch *B, const co_pack *K, int k) {
+  const int pair_sized = !B->per_cell && (k == CO_GO || k == CO_GE || k == CO_DGO || k == CO_DGE);
+  return pair_sized ? (size_t)B->np : K->cells;
+}
+
+/* where cell (i, j) of descriptor d goes: row-major or the warp's order */
+static size_t co_at(const lac_cuda_sw_dims *d, int order, int i, int j) {
+  return (size_t)d->off +
+         (order ? (size_t)lac_cuda_sw_cell_index(d, i, j) : (size_t)i * d->ld + j);
+}
+
+static void co_pack_make(const batch *B, int order, co_pack *K) {
+  memset(K, 0, sizeof *K);
+  K->dims = calloc((size_t)B->np, sizeof *K->dims);
+  for (int p = 0; p < B->np; p++) {
+    const int n = B->pairs[p].n, m = B->pairs[p].m, ld = (m + 7) & ~7;
+    K->dims[p] = (lac_cuda_sw_dims){(long long)K->cells, (long long)K->wfloats, n, m, ld, 0};
+    K->cells += (size_t)n * ld;
+    K->wfloats += (size_t)10 * n;
+    K->max_m = m > K->max_m ? m : K->max_m;
+  }
+  for (int k = 0; k < CO_N; k++) {
+    const size_t len = co_len(B, K, k);
+    K->h[k] = fmalloc(len);
+    for (size_t t = 0; t < len; t++) K->h[k][t] = k < CO_M ? 0.0f : NAN; /* outputs poisoned */
+  }
+  K->V = fmalloc((size_t)B->np);
+  K->vstat = fmalloc(2 * (size_t)B->np);
+  K->gV = fmalloc((size_t)B->np);
+  K->work = fmalloc(K->wfloats);
+  for (int p = 0; p < B->np; p++) {
+    const lac_cuda_sw_dims *d = &K->dims[p];
+    K->V[p] = K->vstat[2 * p] = K->vstat[2 * p + 1] = NAN;
+    K->gV[p] = B->gV[p];
+    if (!B->per_cell) {
+      K->h[CO_GO][p] = B->go[p][0];
+      K->h[CO_GE][p] = B->ge[p][0];
+    }
+    for (int i = 0; i < d->n; i++)
+      for (int j = 0; j < d->m; j++) {
+        const size_t a = co_at(d, order, i, j), c = (size_t)i * d->m + j;
+        K->h[CO_S][a] = B->S[p][c];
+        if (B->per_cell) {
+          K->h[CO_GO][a] = B->go[p][c];
+          K->h[CO_GE][a] = B->ge[p][c];
+        }
+        if (B->gM[p]) K->h[CO_GM][a] = B->gM[p][c];
+      }
+  }
+}
+
+static void co_pack_free(co_pack *K) {
+  for (int k = 0; k < CO_N; k++) free(K->h[k]);
+  free(K->dims); free(K->V); free(K->vstat); free(K->gV); free(K->work);
+}
+
+/* forward + backward on K (gpu: through device copies), 0 on success */
+static int co_run(const batch *B, co_pack *K, int gpu) {
+  const int np = B->np, pc = B->per_cell;
+  if (!gpu) {
+    lac_cuda_sw_emulate_forward(np, K->dims, K->max_m, B->tau, pc, K->h[CO_S], K->h[CO_GO],
+                                K->h[CO_GE], K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->V, K->vstat);
+    lac_cuda_sw_emulate_backward(np, K->dims, K->max_m, B->tau, pc, K->h[CO_GO], K->h[CO_GE],
+                                 K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->vstat, K->gV, K->h[CO_GM],
+                                 K->h[CO_DS], K->h[CO_DGO], K->h[CO_DGE], K->work);
+    return 0;
+  }
+  float *d[CO_N] = {0}, *dV = NULL, *dvs = NULL, *dgV = NULL, *dw = NULL;
+  lac_cuda_sw_dims *ddims = NULL;
+  cudaError_t e = cudaSuccess;
+#define CO_CK(call) \
+  if (e == cudaSuccess) e = (call)
+  for (int k = 0; k < CO_N; k++) {
+    const size_t bytes = sizeof(float) * co_len(B, K, k);
+    CO_CK(cudaMalloc((void **)&d[k], bytes));
+    CO_CK(cudaMemcpy(d[k], K->h[k], bytes, cudaMemcpyHostToDevice)); /* outputs: the poison */
+  }
+  CO_CK(cudaMalloc((void **)&ddims, sizeof *ddims * (size_t)np));
+  CO_CK(cudaMalloc((void **)&dV, sizeof(float) * (size_t)np));
+  CO_CK(cudaMalloc((void **)&dvs, 2 * sizeof(float) * (size_t)np));
+  CO_CK(cudaMalloc((void **)&dgV, sizeof(float) * (size_t)np));
+  CO_CK(cudaMalloc((void **)&dw, sizeof(float) * K->wfloats));
+  CO_CK(cudaMemcpy(ddims, K->dims, sizeof *ddims * (size_t)np, cudaMemcpyHostToDevice));
+  CO_CK(cudaMemcpy(dgV, K->gV, sizeof(float) * (size_t)np, cudaMemcpyHostToDevice));
+  CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, B->tau, pc, d[CO_S], d[CO_GO],
+                                         d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dV, dvs, NULL));
+  CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, B->tau, pc, d[CO_GO], d[CO_GE],
+                                          d[CO_M], d[CO_X], d[CO_Y], dvs, dgV, d[CO_GM],
+                                          d[CO_DS], d[CO_DGO], d[CO_DGE], dw, NULL));
+  CO_CK(cudaDeviceSynchronize());
+  for (int k = CO_M; k < CO_N; k++)
+    CO_CK(cudaMemcpy(K->h[k], d[k], sizeof(float) * co_len(B, K, k), cudaMemcpyDeviceToHost));
+  CO_CK(cudaMemcpy(K->V, dV, sizeof(float) * (size_t)np, cudaMemcpyDeviceToHost));
+  CO_CK(cudaMemcpy(K->vstat, dvs, 2 * sizeof(float) * (size_t)np, cudaMemcpyDeviceToHost));
+#undef CO_CK
+  for (int k = 0; k < CO_N; k++) cudaFree(d[k]);
+  cudaFree(ddims); cudaFree(dV); cudaFree(dvs); cudaFree(dgV); cudaFree(dw);
+  if (e != cudaSuccess) fprintf(stderr, "test_sw_cuda: cell order run: %s\n", cudaGetErrorString(e));
+  return e != cudaSuccess;
+}
+
+/* returns the number of pairs whose results differ */
+static int check_cell_order(const batch *B, int gpu) {
+  co_pack R, W;
+  co_pack_make(B, 0, &R);
+  co_pack_make(B, 1, &W);
+  int fails = co_run(B, &R, gpu);
+  lac_cuda_sw_cell_order(1);
+  fails += co_run(B, &W, gpu);
+  lac_cuda_sw_cell_order(0);
+  CHECK(fails == 0, "%s: a launch of the cell order check failed", gpu ? "gpu" : "emu");
+  for (int p = 0; p < B->np && !fails; p++) {
+    const lac_cuda_sw_dims *d = &R.dims[p];
+    int bad = memcmp(&R.V[p], &W.V[p], sizeof(float)) != 0 ||
+              memcmp(&R.vstat[2 * p], &W.vstat[2 * p], 2 * sizeof(float)) != 0;
+    const char *what = bad ? "V" : NULL;
+    const int outs[4] = {CO_M, CO_DS, CO_DGO, CO_DGE};
+    for (int o = 0; o < 4 && !bad; o++) {
+      const int k = outs[o];
+      if (co_len(B, &R, k) == (size_t)B->np) { /* scalar gaps: one per pair */
+        bad = memcmp(&R.h[k][p], &W.h[k][p], sizeof(float)) != 0;
+      } else {
+        for (int i = 0; i < d->n && !bad; i++)
+          for (int j = 0; j < d->m && !bad; j++)
+            bad = memcmp(&R.h[k][co_at(d, 0, i, j)], &W.h[k][co_at(d, 1, i, j)],
+                         sizeof(float)) != 0;
+      }
+      if (bad) what = co_name[k];
+    }
+    CHECK(!bad, "%s: pair %d (%d x %d): %s in the warp's order differs from row-major",
+          gpu ? "gpu" : "emu", p, d->n, d->m, what);
+    fails += bad;
+  }
+  co_pack_free(&R);
+  co_pack_free(&W);
+  return fails;
+}
+
 /* argument checks (lengths, tau and NULLs run before anything touches the device; the
  * values are checked while packing into the backend's pinned staging) */
 static void check_args(lac_backend *gpu) {
@@ -472,6 +628,13 @@ int main(int argc, char **argv) {
         check_single(gpu, &B, lac_cuda_sw_launch_warps(B.np, max_m, per_cell));
         lac_cuda_sw_warps(runs[run].warps);
       }
+    }
+    /* every per-cell buffer in the warp's order = row-major, bit for bit, with this run's
+     * settings: strips 8/8, 1 warp, row-major X/Y (run 4); X/Y in the warp's order (9);
+     * strips 4/4 on 2 warps (13); 8/4 on 4 warps, X/Y in the warp's order (14) */
+    if (run == 4 || run == 9 || run == 13 || run == 14) {
+      if (emulate) fails_emu += check_cell_order(&B, 0);
+      if (have_gpu) fails_gpu += check_cell_order(&B, 1);
     }
     batch_free(&B);
   }

@@ -240,11 +240,14 @@ elif [ "$bench" = 1 ]; then
       fi
       vars=""
       for K in 1 2 4 8; do # warps per pair, strips of 8
-        km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "default=0" "wmax=8/8" "warps=$K ")
+        km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "order=rows" "default=0" "wmax=8/8" "warps=$K ")
         [ -n "$km" ] || continue
-        kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "default=0" "wmax=8/8" "warps=$K ")
+        kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "order=rows" "default=0" "wmax=8/8" "warps=$K ")
         vars="$vars; $K warp(s): $km, scalar ${kms:-?}"
       done
+      kc=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "order=cells")
+      kcs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "order=cells")
+      [ -n "$kc" ] && vars="$vars; every per-cell buffer in the warp's order: $kc, scalar ${kcs:-?}"
       for wm in 8/4 4/4; do # narrower strips, one warp (--tune)
         kt=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=$wm")
         [ -n "$kt" ] || continue
