@@ -46,6 +46,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../../kernels/kernels.h" /* kernels/ is not on the library's include path */
 #include "lac/align.h"
@@ -53,7 +56,8 @@
 
 #define SW_VAL_MAX 1e20f
 
-static int bad_value(float v) { return !isfinite(v) || fabsf(v) >= SW_VAL_MAX; }
+/* not finite, or |v| >= 1e20: one comparison (false for NaN), so the row checks vectorise */
+static int bad_value(float v) { return !(fabsf(v) < SW_VAL_MAX); }
 
 /* the first bad value of one array (cnt = n * m per cell, else 1), as an error of `who` */
 static lac_status check_values(const char *who, const char *what, int p, const float *v, int n,
@@ -138,6 +142,7 @@ typedef struct {
   const char *who;        /* the API function named in messages */
   int np, per_cell, want_bwd, want_M;
   int max_m;              /* the widest pair's m (the launches pick their warps from it) */
+  int nt;                 /* host threads for packing and unpacking (>= 1) */
   int gM_room;            /* the layout has the gM section */
   int has_gM;             /* this run's gM is not all NULL (gM_room implied) */
   int *ord;               /* ord[d] = caller's pair index of descriptor d */
@@ -182,6 +187,7 @@ static lac_status batch_plan(sw_batch *B, const char *who, const lac_sw_options 
   B->want_bwd = want_bwd;
   B->want_M = want_M;
   B->gM_room = want_bwd && gM_room;
+  B->nt = 1; /* the callers set their own */
   B->ord = malloc(sizeof *B->ord * (size_t)(n_pairs > 0 ? n_pairs : 1));
   sw_key *keys = malloc(sizeof *keys * (size_t)(n_pairs > 0 ? n_pairs : 1));
   if (!B->ord || !keys) {
@@ -239,12 +245,30 @@ static void batch_bind(sw_batch *B, char *blk) {
 
 /* copies one row of m floats to a row of ld (padding columns = 0); 1 when a value is bad */
 static int pack_row(float *dst, const float *src, int m, int ld) {
-  memcpy(dst, src, sizeof(float) * (size_t)m);
-  if (ld > m) memset(dst + m, 0, sizeof(float) * (size_t)(ld - m));
   int bad = 0;
-  for (int j = 0; j < m; j++) bad |= bad_value(dst[j]);
+#pragma omp simd reduction(| : bad)
+  for (int j = 0; j < m; j++) {
+    dst[j] = src[j];
+    bad |= bad_value(src[j]);
+  }
+  if (ld > m) memset(dst + m, 0, sizeof(float) * (size_t)(ld - m));
   return bad;
 }
+
+/* host threads for packing and unpacking: the backend's n_threads, 0 (or no backend: the
+ * emulation) = OpenMP's default */
+static int pack_threads(const lac_backend *b) {
+  int nt = b ? b->params.n_threads : 0;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#endif
+  return nt > 0 ? nt : 1;
+}
+
+/* Packing and unpacking run on B->nt threads (OpenMP) once a batch has PACK_PAR_CELLS cells:
+ * every thread walks the pairs in order and takes its share of each pair's rows (no barrier
+ * between pairs), so one large pair and many small ones both spread over the threads. */
+#define PACK_PAR_CELLS 65536
 
 /* Packs dims, S, go, ge into the bound in block, checking the values on the way (one pass
  * over the caller's memory); returns 1 when a value is bad (the caller then reports it). */
@@ -252,8 +276,7 @@ static int batch_pack_inputs(sw_batch *B, const lac_sw_pair *pairs) {
   int bad = 0;
   size_t off = 0, woff = 0;
   for (int d = 0; d < B->np; d++) {
-    const int p = B->ord[d];
-    const lac_sw_pair *q = &pairs[p];
+    const lac_sw_pair *q = &pairs[B->ord[d]];
     lac_cuda_sw_dims *D = &B->dims[d];
     D->n = q->n;
     D->m = q->m;
@@ -263,6 +286,17 @@ static int batch_pack_inputs(sw_batch *B, const lac_sw_pair *pairs) {
     D->reserved = 0;
     off += (size_t)q->n * (size_t)D->ld;
     woff += (size_t)10 * q->n;
+    if (!B->per_cell) {
+      B->go[d] = q->go[0];
+      B->ge[d] = q->ge[0];
+      bad |= bad_value(q->go[0]) | bad_value(q->ge[0]);
+    }
+  }
+#pragma omp parallel num_threads(B->nt) if (B->cells >= PACK_PAR_CELLS) reduction(| : bad)
+  for (int d = 0; d < B->np; d++) {
+    const lac_sw_pair *q = &pairs[B->ord[d]];
+    const lac_cuda_sw_dims *D = &B->dims[d];
+#pragma omp for schedule(static) nowait
     for (int i = 0; i < q->n; i++) {
       const size_t src = (size_t)i * q->m, dst = (size_t)D->off + (size_t)i * D->ld;
       bad |= pack_row(B->S + dst, q->S + src, q->m, D->ld);
@@ -270,11 +304,6 @@ static int batch_pack_inputs(sw_batch *B, const lac_sw_pair *pairs) {
         bad |= pack_row(B->go + dst, q->go + src, q->m, D->ld);
         bad |= pack_row(B->ge + dst, q->ge + src, q->m, D->ld);
       }
-    }
-    if (!B->per_cell) {
-      B->go[d] = q->go[0];
-      B->ge[d] = q->ge[0];
-      bad |= bad_value(q->go[0]) | bad_value(q->ge[0]);
     }
   }
   return bad;
@@ -288,12 +317,15 @@ static int batch_pack_grads(sw_batch *B, const float *gV, const float *const *gM
   if (B->gM_room && gM)
     for (int p = 0; p < B->np; p++) B->has_gM |= gM[p] != NULL;
   for (int d = 0; d < B->np; d++) {
-    const int p = B->ord[d];
-    const lac_cuda_sw_dims *D = &B->dims[d];
-    B->gV[d] = gV ? gV[p] : 0.0f;
+    B->gV[d] = gV ? gV[B->ord[d]] : 0.0f;
     bad |= bad_value(B->gV[d]);
-    if (!B->has_gM) continue;
-    const float *gm = gM[p];
+  }
+  if (!B->has_gM) return bad;
+#pragma omp parallel num_threads(B->nt) if (B->cells >= PACK_PAR_CELLS) reduction(| : bad)
+  for (int d = 0; d < B->np; d++) {
+    const lac_cuda_sw_dims *D = &B->dims[d];
+    const float *gm = gM[B->ord[d]];
+#pragma omp for schedule(static) nowait
     for (int i = 0; i < D->n; i++) {
       float *dst = B->gM + (size_t)D->off + (size_t)i * D->ld;
       if (gm) bad |= pack_row(dst, gm + (size_t)i * D->m, D->m, D->ld);
@@ -322,21 +354,31 @@ static lac_status report_bad_grads(const sw_batch *B, const float *gV, const flo
 
 /* Copies V and M (each NULL to skip; M[p] NULL skips pair p) back to the caller's arrays. */
 static void batch_unpack_fwd(const sw_batch *B, float *V, float *const *M) {
+  if (V)
+    for (int d = 0; d < B->np; d++) V[B->ord[d]] = B->V[d];
+  if (!B->want_M || !M) return;
+#pragma omp parallel num_threads(B->nt) if (B->cells >= PACK_PAR_CELLS)
   for (int d = 0; d < B->np; d++) {
-    const int p = B->ord[d];
     const lac_cuda_sw_dims *D = &B->dims[d];
-    if (V) V[p] = B->V[d];
-    float *Mp = B->want_M && M ? M[p] : NULL;
-    if (Mp)
-      for (int i = 0; i < D->n; i++)
-        memcpy(Mp + (size_t)i * D->m, B->M + (size_t)D->off + (size_t)i * D->ld,
-               sizeof(float) * (size_t)D->m);
+    float *Mp = M[B->ord[d]];
+    if (!Mp) continue;
+#pragma omp for schedule(static) nowait
+    for (int i = 0; i < D->n; i++)
+      memcpy(Mp + (size_t)i * D->m, B->M + (size_t)D->off + (size_t)i * D->ld,
+             sizeof(float) * (size_t)D->m);
   }
 }
 
 /* Copies dS, dgo, dge (each NULL to skip, or per pair) back to the caller's arrays. */
 static void batch_unpack_bwd(const sw_batch *B, float *const *dS, float *const *dgo,
                              float *const *dge) {
+  if (!B->per_cell)
+    for (int d = 0; d < B->np; d++) {
+      const int p = B->ord[d];
+      if (dgo && dgo[p]) dgo[p][0] = B->dgo[d];
+      if (dge && dge[p]) dge[p][0] = B->dge[d];
+    }
+#pragma omp parallel num_threads(B->nt) if (B->cells >= PACK_PAR_CELLS)
   for (int d = 0; d < B->np; d++) {
     const int p = B->ord[d];
     const lac_cuda_sw_dims *D = &B->dims[d];
@@ -344,16 +386,13 @@ static void batch_unpack_bwd(const sw_batch *B, float *const *dS, float *const *
     float *dSp = dS ? dS[p] : NULL;
     float *dgop = B->per_cell && dgo ? dgo[p] : NULL;
     float *dgep = B->per_cell && dge ? dge[p] : NULL;
-    if (dSp || dgop || dgep)
-      for (int i = 0; i < D->n; i++) {
-        const size_t src = (size_t)D->off + (size_t)i * D->ld, dst = (size_t)i * D->m;
-        if (dSp) memcpy(dSp + dst, B->dS + src, row);
-        if (dgop) memcpy(dgop + dst, B->dgo + src, row);
-        if (dgep) memcpy(dgep + dst, B->dge + src, row);
-      }
-    if (!B->per_cell) {
-      if (dgo && dgo[p]) dgo[p][0] = B->dgo[d];
-      if (dge && dge[p]) dge[p][0] = B->dge[d];
+    if (!dSp && !dgop && !dgep) continue;
+#pragma omp for schedule(static) nowait
+    for (int i = 0; i < D->n; i++) {
+      const size_t src = (size_t)D->off + (size_t)i * D->ld, dst = (size_t)i * D->m;
+      if (dSp) memcpy(dSp + dst, B->dS + src, row);
+      if (dgop) memcpy(dgop + dst, B->dgo + src, row);
+      if (dgep) memcpy(dgep + dst, B->dge + src, row);
     }
   }
 }
@@ -488,6 +527,7 @@ static lac_status sw_run(lac_backend *b, const lac_sw_options *opt, int n_pairs,
   sw_batch B;
   if ((st = batch_plan(&B, who, opt, n_pairs, pairs, want_M, want_bwd, any_gM, err)) != LAC_OK)
     return st;
+  B.nt = pack_threads(b);
   sw_exec E = {0};
   char *blk = NULL;
   if (b) {
@@ -560,6 +600,7 @@ struct lac_cuda_sw_state {
   sw_batch B;            /* the last forward's plan; B.ord owned */
   float tau;
   int have;              /* the device holds the tables of a successful forward */
+  int nt;                /* host threads for packing (pack_threads) */
   cublasHandle_t blas;   /* on stream, for the loss (lac_cuda_sw_state_scratch); NULL until then */
 };
 
@@ -574,6 +615,7 @@ lac_status lac_cuda_sw_state_new(lac_backend *b, lac_cuda_sw_state **out, lac_er
   if (!s) return lac_error_set(err, LAC_ERR_NOMEM, "%s: out of memory", who);
   s->emulate = b == NULL;
   s->poison = 1;
+  s->nt = pack_threads(b);
   if (b) {
     lac_cuda_scratch sc = {0};
     cudaError_t ce;
@@ -683,6 +725,7 @@ lac_status lac_cuda_sw_state_forward(lac_cuda_sw_state *s, const lac_sw_options 
   /* room for the backward (gV, gM, dS, dgo, dge, work) now: it reuses this layout */
   if ((st = batch_plan(&s->B, who, opt, n_pairs, pairs, want_M, 1, 1, err)) != LAC_OK) return st;
   sw_batch *B = &s->B;
+  B->nt = s->nt;
   if (!s->emulate && cudaSetDevice(s->device) != cudaSuccess)
     return lac_error_set(err, LAC_ERR_BACKEND, "%s: cudaSetDevice(%d) failed", who, s->device);
   if (n_pairs > 0 && (st = state_reserve(s, dev_bytes(B), host_bytes(B), err)) != LAC_OK)
