@@ -495,7 +495,7 @@ static int check_cell_order(const batch *B, int gpu) {
 
 /* argument checks (lengths, tau and NULLs run before anything touches the device; the
  * values are checked while packing into the backend's pinned staging) */
-static void check_args(lac_backend *gpu) {
+static void check_args(lac_backend *gpu, int emulate_args) {
   float S[4] = {1, 2, 3, 4}, go = 1, ge = 0.1f, V;
   lac_sw_pair p = {2, 2, S, &go, &ge};
   lac_sw_options o = {0.5f, 0};
@@ -525,6 +525,54 @@ static void check_args(lac_backend *gpu) {
   st = RUN(gpu);
   CHECK_OK(st, &err);
 #undef RUN
+  /* a batch large enough to be packed on several threads (cuda_align.c, PACK_PAR_CELLS): a
+   * bad value deep in the second pair's per-cell ge, then one of exactly 1e20 in its gM,
+   * each reported with its pair and cell */
+  {
+    const int n = 300, m = 300;
+    const size_t c = (size_t)n * m;
+    float *buf[6];
+    for (int k = 0; k < 6; k++) buf[k] = fmalloc(c);
+    for (size_t t = 0; t < c; t++) {
+      buf[0][t] = buf[3][t] = 0.1f * (float)(t % 7);
+      buf[1][t] = buf[4][t] = 1.0f;
+      buf[2][t] = buf[5][t] = 0.1f;
+    }
+    lac_sw_pair big[2] = {{n, m, buf[0], buf[1], buf[2]}, {n, m, buf[3], buf[4], buf[5]}};
+    lac_sw_options oc = {0.8f, 1};
+    float Vb[2], gVb[2] = {1.0f, 1.0f}, *dSb[2] = {fmalloc(c), fmalloc(c)};
+    float *gMb = fmalloc(c);
+    for (size_t t = 0; t < c; t++) gMb[t] = 0.5f;
+    const float *gMs[2] = {NULL, gMb};
+    for (int g = 0; g < 2; g++) {
+      if (g == 0 ? !emulate_args : !gpu) continue;
+      lac_backend *b = g ? gpu : NULL;
+#define RUN_BIG(gm)                                                                             \
+  (b ? lac_cuda_sw(b, &oc, 2, big, Vb, NULL, gVb, (gm), dSb, NULL, NULL, &err)                \
+     : lac_cuda_sw_emulated(&oc, 2, big, Vb, NULL, gVb, (gm), dSb, NULL, NULL, &err))
+      buf[5][(size_t)123 * m + 45] = NAN;
+      st = RUN_BIG(NULL);
+      CHECK(st == LAC_ERR_NUMERIC && strstr(err.message, "pair 1") &&
+                strstr(err.message, "ge[123][45]"),
+            "%s: NaN in a large batch's ge gave %s: %s", g ? "gpu" : "emu", lac_status_string(st),
+            err.message);
+      buf[5][(size_t)123 * m + 45] = 0.1f;
+      gMb[(size_t)299 * m + 7] = 1e20f;
+      st = RUN_BIG(gMs);
+      CHECK(st == LAC_ERR_NUMERIC && strstr(err.message, "pair 1") &&
+                strstr(err.message, "gM[299][7]"),
+            "%s: gM = 1e20 in a large batch gave %s: %s", g ? "gpu" : "emu",
+            lac_status_string(st), err.message);
+      gMb[(size_t)299 * m + 7] = 0.5f;
+      st = RUN_BIG(gMs);
+      CHECK_OK(st, &err);
+#undef RUN_BIG
+    }
+    for (int k = 0; k < 6; k++) free(buf[k]);
+    free(dSb[0]);
+    free(dSb[1]);
+    free(gMb);
+  }
   if (gpu) {
     lac_backend_params bp = lac_backend_default_params();
     lac_backend *cpu = NULL;
@@ -660,7 +708,7 @@ int main(int argc, char **argv) {
           "default warps per pair for %d pairs, widest %d, per_cell %d: %d, expected %d",
           rule[k][0], rule[k][1], rule[k][2],
           lac_cuda_sw_launch_warps(rule[k][0], rule[k][1], rule[k][2]), rule[k][3]);
-  check_args(gpu);
+  check_args(gpu, emulate);
   printf("summary: largest err/tol over all runs:");
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 0 ? !emulate : !have_gpu) continue;
