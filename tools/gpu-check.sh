@@ -13,8 +13,10 @@
 # unless --quick): an A/B of two trees on one card (run it in the other tree, then this
 # script in this one), or of two builds of one tree (NVEXTRA="-DNAME" adds nvcc flags).
 # Budget (an H100, 2026-11-26): build ~40 s, tests ~30 s, benchmarks ~2 min (bench_sw_cuda
-# --tune ~75 s, 8 to 4096 pairs; the PyTorch baseline bench/bench_sw_torch_gpu.py when python3
-# has torch with CUDA; bench_loss_cuda), --sanitize ~6 s: a whole call ~3 min.
+# --tune ~75 s, 8 to 4096 pairs; bench_sw_pack, lac_cuda_sw's host packing on 1 thread and
+# on all; the PyTorch baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA;
+# bench_loss_cuda), --sanitize ~6 s: a whole call ~3 min.  Built with OpenMP where this gcc
+# has it (as the meson build).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/gpu-out}
@@ -46,9 +48,14 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > 
   echo "no GPU (nvidia-smi failed)" > "$out/gpu.txt"
 echo "gpu: $(cat "$out/gpu.txt")"
 card=$(head -1 "$out/gpu.txt" | cut -d, -f1)
-printf '#define LAC_HAVE_CUDA 1\n#define LAC_HAVE_OPENMP 0\n' > "$obj/lac_config.h"
+# OpenMP where this gcc has it, as the meson build: the library's own loops, lac_cuda_sw's
+# packing threads, and the CPU side of bench_loss_cuda on every core
+omp=0
+echo 'int main(void) { return 0; }' | gcc -fopenmp -x c - -o "$obj/omp_probe" 2> /dev/null && omp=1
+printf '#define LAC_HAVE_CUDA 1\n#define LAC_HAVE_OPENMP %d\n' "$omp" > "$obj/lac_config.h"
 inc=(-I"$root/include" -I"$root/lib" -I"$root/kernels" -I"$obj" -I"$dev/include" -I"$cuda/include")
 cflags=(-std=c11 -O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
+[ "$omp" = 1 ] && cflags+=(-fopenmp)
 nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
          -Xptxas -v -Xcompiler -Wall,-Wextra -I"$root/kernels")
 # NVEXTRA: more nvcc flags, e.g. -DNAME for a variant of the kernels in an A/B
@@ -59,7 +66,7 @@ libsrc=(lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend
         lib/cuda/cuda_loss.c lib/align/loss.c lib/align/similarity.c lib/align/sw_cpu.c
         lib/core/safetensors.c lib/core/fileio.c)
 mains=(tests/test_cuda.c tests/test_sw_cuda.c tests/test_loss_cuda.c tests/test_aligner_cuda.c
-       bench/bench_sw_cuda.c bench/bench_loss_cuda.c)
+       bench/bench_sw_cuda.c bench/bench_loss_cuda.c bench/bench_sw_pack.c)
 build() {
   mkdir -p "$obj/lib" "$obj/main"
   for f in "${libsrc[@]}"; do
@@ -70,11 +77,16 @@ build() {
     nvcc "${nvflags[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .cu)_cu.o" || return 1
   done
   for f in "${mains[@]}"; do
-    local b
+    local b objs
     b=$(basename "$f" .c)
     gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/main/$b.o" || return 1
-    gcc "$obj/main/$b.o" "$obj"/lib/*.o -o "$obj/$b" -L"$dev/lib" -l:libopenblas.so.0 -l:libcjson.so.1 \
-      -L"$cuda/lib64" -lcudart -lcublas -lstdc++ -lm -Wl,-rpath,"$dev/lib" \
+    objs=()
+    for o in "$obj"/lib/*.o; do # bench_sw_pack compiles lib/cuda/cuda_align.c itself
+      [ "$b" = bench_sw_pack ] && [ "$(basename "$o")" = cuda_align.o ] && continue
+      objs+=("$o")
+    done
+    gcc "${cflags[@]}" "$obj/main/$b.o" "${objs[@]}" -o "$obj/$b" -L"$dev/lib" -l:libopenblas.so.0 \
+      -l:libcjson.so.1 -L"$cuda/lib64" -lcudart -lcublas -lstdc++ -lm -Wl,-rpath,"$dev/lib" \
       -Wl,-rpath,"$cuda/lib64" || return 1
   done
 }
@@ -145,6 +157,7 @@ echo "================ test_aligner_cuda"
 run_test test_aligner_cuda
 
 rc_bench=-
+rc_pack=-
 rc_torch=-
 rc_loss=-
 if [ "$bench" = 1 ]; then
@@ -157,6 +170,14 @@ if [ "$bench" = 1 ]; then
   rc_bench=$?
   grep -v '^BENCH' "$out/bench_sw_cuda.log"
   echo "bench_sw_cuda: exit $rc_bench, $((SECONDS - t)) s"
+  echo "================ bench_sw_pack (lac_cuda_sw's host packing, 1 thread against all)"
+  rc_pack=0
+  for cfg in "8 256" "8 1024" "256 256"; do
+    # shellcheck disable=SC2086
+    set -- $cfg
+    timeout 60 "$obj/bench_sw_pack" --pairs "$1" --T "$2" >> "$out/bench_sw_pack.log" 2>&1 || rc_pack=1
+  done
+  cat "$out/bench_sw_pack.log"
 fi
 if [ "$bench" = 1 ] && [ "$quick" = 0 ]; then
   echo "================ bench_sw_torch_gpu.py (PyTorch baseline)"
@@ -257,6 +278,10 @@ elif [ "$bench" = 1 ]; then
       echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel, defaults: ${k:-?} Gcells/s per-cell gaps (${kw:-?} warps per pair), ${ks:-?} scalar gaps (${ksw:-?}); end-to-end lac_cuda_sw with copies ${e:-?}$extra (variants, per-cell then scalar$vars) | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
     done
   done
+  while read -r l; do
+    echo "| bench_sw_pack $l | $card | $([ "$rc_pack" = 0 ] && echo measured || echo "FAIL ($rc_pack)") |"
+  done < <(paste -d' ' <(grep '^bench_sw_pack:' "$out/bench_sw_pack.log" | sed 's/^bench_sw_pack: //; s/, per-cell.*/, host packing + unpacking:/') \
+                       <(grep '^ratio' "$out/bench_sw_pack.log") 2> /dev/null)
   [ "$rc_torch" = - ] ||
     echo "| bench_sw_torch_gpu.py: PyTorch anti-diagonal autograd baseline (with --check vs a naive float64 loop) | $card | $(result "$rc_torch") |"
   while read -r l; do
@@ -270,7 +295,7 @@ rc=77
 for r in "$rc_test_cuda" "$rc_test_sw_cuda" "$rc_test_loss_cuda" "$rc_test_aligner_cuda"; do
   case "$r" in 0) [ "$rc" = 77 ] && rc=0 ;; 77) ;; *) rc=1 ;; esac
 done
-for r in "$rc_bench" "$rc_loss" "$rc_san"; do
+for r in "$rc_bench" "$rc_pack" "$rc_loss" "$rc_san"; do
   case "$r" in -|0|77) ;; *) rc=1 ;; esac
 done
 exit "$rc"
