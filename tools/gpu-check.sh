@@ -99,7 +99,7 @@ echo "build: $((SECONDS - t0)) s"
 awk '/Compiling entry function/{match($0, /_Z[^'"'"']*/); k=substr($0, RSTART, RLENGTH)}
      /spill stores/{sp=$0} /Used [0-9]+ registers/{print "ptxas: " k ": " $5 " registers; " sp}' \
   "$out/build.log" | sed 's/ptxas info *: //; s/    / /g' |
-  sed 's/_Z[^:]*\(sw_[a-z_]*_kernel\)ILb\([01]\)ELi\([0-9]\)ELb\([01]\)E[^:]*/\1<per_cell=\2,Wmax=\3,skew=\4>/' |
+  sed 's/_Z[^:]*\(sw_[a-z_]*_kernel\)ILb\([01]\)ELi\([0-9]\)EL[bi]\([0-9]\)E[^:]*/\1<per_cell=\2,Wmax=\3,skew=\4>/' |
   sort -u
 
 if [ "$profile" = 1 ]; then
