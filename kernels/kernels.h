@@ -96,7 +96,8 @@ int lac_cuda_sw_layout(int skew_min_pairs);
  * or -1 (nothing changed) for other values. */
 int lac_cuda_sw_cell_order(int all);
 /* where cell (i, j), 0 <= i < n, 0 <= j < ld, of the pair d lives in that order, relative to
- * d->off (host code) */
+ * d->off (host code); -1 for a cell outside the block or d NULL or not a valid shape (n, m
+ * >= 1, ld >= m and a multiple of 8) */
 long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j);
 
 /* Warps per pair: 0 (default: from the launch's pair count, widest pair and gap kind, as

@@ -1425,6 +1425,9 @@ extern "C" int lac_cuda_sw_cell_order(int all) {
 }
 
 extern "C" long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j) {
+  if (!d || d->n < 1 || d->m < 1 || d->ld < d->m || d->ld % 8 || i < 0 || i >= d->n || j < 0 ||
+      j >= d->ld)
+    return -1;
   return (long long)xy_at(pair_shape(*d, 2), i, j);
 }
 

@@ -31,7 +31,9 @@
  * passes, 1 if it fails.  With a GPU, both run, and also: batch = pairs one by one (bit for
  * bit: one warp per pair, no cross-pair arithmetic), and the argument checks.  On both,
  * four runs also compare every per-cell buffer in the warp's order (lac_cuda_sw_cell_order,
- * the launchers on buffers packed here) with row-major, bit for bit.
+ * the launchers on buffers packed here) with row-major, bit for bit, and the order's map
+ * (lac_cuda_sw_cell_index) is checked to be a bijection of each block that refuses cells
+ * outside it.
  */
 #include <cuda_runtime.h>
 #include <math.h>
@@ -456,6 +458,32 @@ static int co_run(const batch *B, co_pack *K, int gpu) {
   return e != cudaSuccess;
 }
 
+/* lac_cuda_sw_cell_index: a bijection of each pair's n x ld block (shapes with strips of 1
+ * to 8, full and partial bands, n below and above 32), and -1 outside it */
+static void check_cell_index(void) {
+  static const int shapes[][2] = {{1, 1}, {5, 31}, {40, 64}, {33, 200}, {300, 300}, {7, 1024}};
+  for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+    const int n = shapes[t][0], m = shapes[t][1], ld = (m + 7) & ~7;
+    const lac_cuda_sw_dims d = {0, 0, n, m, ld, 0};
+    const size_t cells = (size_t)n * ld;
+    unsigned char *seen = calloc(cells, 1);
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < ld; j++) {
+        const long long a = lac_cuda_sw_cell_index(&d, i, j);
+        if (a < 0 || (size_t)a >= cells || seen[a]++) bad++;
+      }
+    CHECK(bad == 0, "lac_cuda_sw_cell_index: %d cells of %d x %d (ld %d) outside the block or "
+          "shared", bad, n, m, ld);
+    CHECK(lac_cuda_sw_cell_index(&d, n, 0) == -1 && lac_cuda_sw_cell_index(&d, 0, ld) == -1 &&
+              lac_cuda_sw_cell_index(&d, -1, 0) == -1 && lac_cuda_sw_cell_index(NULL, 0, 0) == -1,
+          "lac_cuda_sw_cell_index of %d x %d: a cell outside the block is not refused", n, m);
+    free(seen);
+  }
+  const lac_cuda_sw_dims odd = {0, 0, 4, 10, 12, 0}; /* ld not a multiple of 8 */
+  CHECK(lac_cuda_sw_cell_index(&odd, 0, 0) == -1, "lac_cuda_sw_cell_index: ld 12 not refused");
+}
+
 /* returns the number of pairs whose results differ */
 static int check_cell_order(const batch *B, int gpu) {
   co_pack R, W;
@@ -709,6 +737,7 @@ int main(int argc, char **argv) {
           rule[k][0], rule[k][1], rule[k][2],
           lac_cuda_sw_launch_warps(rule[k][0], rule[k][1], rule[k][2]), rule[k][3]);
   check_args(gpu, emulate);
+  check_cell_index();
   printf("summary: largest err/tol over all runs:");
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 0 ? !emulate : !have_gpu) continue;
