@@ -13,12 +13,15 @@
  *   warm-up call (which grows the backend's scratch); per-cell penalties, default settings.
  * cells/s = pairs * T * T / (forward + backward time).  Every row and gap kind times the
  * one-warp kernels and the several-warp ones (lac_cuda_sw_warps: 2 and 4, and 8 up to 64
- * pairs), each with its speed ratio to one warp, then prints the defaults' row ("default":
- * the warps that lac_cuda_sw_warps(0) picks for the shape, the time of that variant) with
- * the end-to-end figure, then the defaults again with every per-cell buffer in the warp's
- * order ("cells": lac_cuda_sw_cell_order; the buffers' contents are the same random values,
- * read in another order).  --tune adds the strip-width variants (lac_cuda_sw_tune 8/4 and
- * 4/4: narrower strips, fewer registers, more warps per SM; one warp per pair); --quick:
+ * pairs), each with its speed ratio to one warp, then the rows of the default warps (those
+ * lac_cuda_sw_warps(0) picks for the shape): "rows", the time of that variant, with the
+ * end-to-end figure; "cells", timed again with every per-cell buffer in the warp's order
+ * (LAC_CUDA_SW_CELLS: the buffers' contents are the same random values, read in another
+ * order); "best", whichever of the two lac_cuda_sw_best_order picks.  Each line also gives
+ * the bytes per second that the kernels must move (BYTES_CELL_*) and their share of the
+ * device's copy bandwidth, measured first.  --tune adds the strip-width variants
+ * (lac_cuda_sw_tune 8/4 and 4/4: narrower strips, fewer registers, more warps per SM; one
+ * warp per pair); --quick:
  * fewer reps.
  * Lines starting "BENCH" are for tools/gpu-check.sh.  Exits 77 without a GPU.
  */
@@ -81,8 +84,8 @@ static void fill_device(float *d, size_t n, const float *pat) {
 }
 
 /* kernel time (ms) of one forward + backward, median over reps; fwd/bwd medians too */
-static void time_kernels(const dbuf *B, int np, int T, int per_cell, int reps, double *fwd_ms,
-                         double *bwd_ms, double *tot_ms) {
+static void time_kernels(const dbuf *B, int np, int T, int per_cell, int order, int reps,
+                         double *fwd_ms, double *bwd_ms, double *tot_ms) {
   lac_cuda_sw_dims dims[MAXP];
   for (int p = 0; p < np; p++) {
     dims[p].off = (long long)p * T * T;
@@ -102,11 +105,11 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int reps, d
   double f[64], b[64], t[64];
   for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
     CK(cudaEventRecord(e0, 0));
-    CK(lac_cuda_sw_forward(np, B->dims, T, tau, per_cell, B->S, go, ge, B->M, B->X, B->Y, B->V,
-                           B->vstat, NULL));
+    CK(lac_cuda_sw_forward(np, B->dims, T, order, tau, per_cell, B->S, go, ge, B->M, B->X, B->Y,
+                           B->V, B->vstat, NULL));
     CK(cudaEventRecord(e1, 0));
-    CK(lac_cuda_sw_backward(np, B->dims, T, tau, per_cell, go, ge, B->M, B->X, B->Y, B->vstat,
-                            B->gV, B->gM, B->dS, dgo, dge, B->work, NULL));
+    CK(lac_cuda_sw_backward(np, B->dims, T, order, tau, per_cell, go, ge, B->M, B->X, B->Y,
+                            B->vstat, B->gV, B->gM, B->dS, dgo, dge, B->work, NULL));
     CK(cudaEventRecord(e2, 0));
     CK(cudaEventSynchronize(e2));
     float a, c;
@@ -132,6 +135,33 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int reps, d
       fprintf(stderr, "bench_sw_cuda: V[%d] = %g is not finite (T = %d)\n", p, (double)V[p], T);
       exit(1);
     }
+}
+
+/* The bytes per cell the forward and the backward must move, whatever the order: forward S,
+ * go, ge in, M, X, Y out; backward go, ge, M, X, Y, gM in, dS, dgo, dge out (4 bytes each;
+ * scalar gaps: no go, ge, dgo, dge per cell).  The pairs' scratch and per-pair values are
+ * left out. */
+#define BYTES_CELL_PC 60
+#define BYTES_CELL_SC 36
+
+/* device-to-device copy bandwidth, GB/s counting the bytes read and written, median of reps */
+static double copy_bandwidth(float *dst, const float *src, size_t bytes, int reps) {
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  double g[16];
+  for (int r = -1; r < reps; r++) {
+    CK(cudaEventRecord(e0, 0));
+    CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0));
+    CK(cudaEventRecord(e1, 0));
+    CK(cudaEventSynchronize(e1));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, e0, e1));
+    if (r >= 0) g[r] = 2.0 * (double)bytes / (ms * 1e-3) * 1e-9;
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  return bench_median(g, reps);
 }
 
 /* end to end through lac_cuda_sw (per-cell penalties), ms, median over reps */
@@ -251,8 +281,15 @@ int main(int argc, char **argv) {
   printf("bench_sw_cuda: %s (sm_%d%d, %d SMs), tau 0.8, gM given; kernel = fwd + bwd launches "
          "(cudaEvents, median), e2e = lac_cuda_sw with host copies (per-cell gaps)\n",
          prop.name, prop.major, prop.minor, prop.multiProcessorCount);
-  printf("%5s %5s %-9s %-8s %5s %5s %10s %10s %14s %12s %8s\n", "pairs", "T", "gaps", "run",
-         "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s", "vs 1 warp");
+  const double copy_gbps = copy_bandwidth(B.M, B.dS, cells * sizeof(float), quick ? 3 : 7);
+  printf("bench_sw_cuda: device copy bandwidth %.0f GB/s (cudaMemcpy device to device of %zu MiB, "
+         "read + write, median); GB/s below = the kernels' compulsory bytes (%d per cell with "
+         "per-cell gaps, %d scalar) over the kernel time, and its share of that copy bandwidth\n",
+         copy_gbps, cells * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC);
+  printf("BENCH copy gbps=%.1f\n", copy_gbps);
+  printf("%5s %5s %-9s %-8s %-5s %5s %5s %10s %10s %14s %12s %8s %7s %6s\n", "pairs", "T", "gaps",
+         "run", "order", "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s",
+         "vs 1 warp", "GB/s", "/copy");
   for (size_t a = 0; a < N_CFG; a++) {
     if (only_np && (cfg[a].np != only_np || cfg[a].T != only_T)) continue;
     {
@@ -263,22 +300,31 @@ int main(int argc, char **argv) {
       }
       const double gcells = (double)np * T * T * 1e-9;
       for (int per_cell = 1; per_cell >= 0; per_cell--) {
-        /* variants: 0 one warp per pair; 1, 2 strip widths 8/4, 4/4 (--tune); 3, 4, 5 several
-         * warps per pair: 2, 4 and (up to 64 pairs) 8; then the defaults (the warps that
-         * lac_cuda_sw_warps(0) picks for this shape: one of the variants, not timed again)
-         * with the end-to-end time */
+        /* variants (row-major): 0 one warp per pair; 1, 2 strip widths 8/4, 4/4 (--tune); 3,
+         * 4, 5 several warps per pair: 2, 4 and (up to 64 pairs) 8; then the default warps
+         * (those lac_cuda_sw_warps(0) picks for this shape): 6 row-major (one of the
+         * variants, not timed again) with the end-to-end time, 7 every per-cell buffer in the
+         * warp's order; 8 "best": the order lac_cuda_sw_best_order picks (6 or 7, not timed
+         * again) */
         double kf[SW_MW_KMAX + 1], kb[SW_MW_KMAX + 1], kt[SW_MW_KMAX + 1];
+        double of[2] = {NAN, NAN}, ob[2] = {NAN, NAN}, ot[2] = {NAN, NAN};
         for (int k = 0; k <= SW_MW_KMAX; k++) kf[k] = kb[k] = kt[k] = NAN;
-        for (int v = 0; v < 8; v++) {
+        for (int v = 0; v < 9; v++) {
           if ((v == 1 || v == 2) && !tune) continue;
           if (v == 5 && np > 64) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
           lac_cuda_sw_warps(v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0);
-          lac_cuda_sw_cell_order(v == 7);
+          const int order = v == 7                         ? LAC_CUDA_SW_CELLS
+                            : v == 8                       ? lac_cuda_sw_best_order(np, T)
+                                                           : LAC_CUDA_SW_ROWS;
           const int warps = lac_cuda_sw_launch_warps(np, T, per_cell);
           double f = NAN, b = NAN, tot = NAN, e2e = NAN;
-          if (v == 6) { /* the defaults */
+          if (v == 8) {
+            const int o = order == LAC_CUDA_SW_CELLS;
+            f = of[o], b = ob[o], tot = ot[o];
+          }
+          if (v == 6) { /* the default warps, row-major */
             f = kf[warps], b = kb[warps], tot = kt[warps];
             if (per_cell) {
               const int er = quick || gcells > 0.05 ? 3 : 7;
@@ -288,26 +334,31 @@ int main(int argc, char **argv) {
           }
           if (isnan(tot)) {
             /* reps: enough for ~0.3 s of kernels, 3..25 */
-            time_kernels(&B, np, T, per_cell, 3, &f, &b, &tot);
+            time_kernels(&B, np, T, per_cell, order, 3, &f, &b, &tot);
             int reps = (int)(300.0 / (tot + 1e-3));
             reps = reps < 3 ? 3 : reps > 25 ? 25 : reps;
             if (quick) reps = 3;
-            time_kernels(&B, np, T, per_cell, reps, &f, &b, &tot);
+            time_kernels(&B, np, T, per_cell, order, reps, &f, &b, &tot);
           }
           if (fw == 8 && bw == 8 && v < 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
+          if (v == 6 || v == 7) of[v == 7] = f, ob[v == 7] = b, ot[v == 7] = tot;
+          /* the bytes the two kernels must move per cell, over the kernel time */
+          const double gbps = gcells * (per_cell ? BYTES_CELL_PC : BYTES_CELL_SC) / (tot * 1e-3);
+          static const char *const run[] = {"variant", "variant", "variant", "variant",
+                                            "variant", "variant", "rows",    "cells", "best"};
           const double vs1 = kt[1] / tot;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
-          printf("%5d %5d %-9s %-8s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f\n", np, T,
-                 per_cell ? "per-cell" : "scalar",
-                 v == 6   ? "default"
-                 : v == 7 ? "cells"
-                          : "variant",
-                 wm, warps, f, b, gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
-          printf("BENCH pairs=%d T=%d gaps=%s default=%d order=%s wmax=%s warps=%d fwd_ms=%.4f "
-                 "bwd_ms=%.4f kernel_gcps=%.3f e2e_gcps=%.4f vs_one_warp=%.3f\n",
-                 np, T, per_cell ? "cell" : "scalar", v == 6, v == 7 ? "cells" : "rows", wm, warps,
-                 f, b, gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1);
+          printf("%5d %5d %-9s %-8s %-5s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f %7.0f %6.2f\n",
+                 np, T, per_cell ? "per-cell" : "scalar", run[v],
+                 order == LAC_CUDA_SW_CELLS ? "cells" : "rows", wm, warps, f, b,
+                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1, gbps, gbps / copy_gbps);
+          printf("BENCH pairs=%d T=%d gaps=%s run=%s default=%d order=%s wmax=%s warps=%d "
+                 "fwd_ms=%.4f bwd_ms=%.4f kernel_gcps=%.3f e2e_gcps=%.4f vs_one_warp=%.3f "
+                 "gbps=%.1f of_copy=%.3f\n",
+                 np, T, per_cell ? "cell" : "scalar", run[v], v == 8,
+                 order == LAC_CUDA_SW_CELLS ? "cells" : "rows", wm, warps, f, b,
+                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1, gbps, gbps / copy_gbps);
           fflush(stdout);
         }
       }
@@ -315,7 +366,6 @@ int main(int argc, char **argv) {
   }
   lac_cuda_sw_tune(8, 8);
   lac_cuda_sw_warps(0);
-  lac_cuda_sw_cell_order(0);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
   cudaFree(B.work);

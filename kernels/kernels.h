@@ -19,9 +19,10 @@ int lac_cuda_epilogue(float *y, int cout, size_t plane, const float *b, const fl
  * (kernels/sw_affine.cu; semantics: include/lac/align.h, docs SW_AFFINE.md)
  *
  * Packed layout of a batch.  Every per-cell buffer (S, per-cell go/ge, M, X, Y, gM, dS, per-cell
- * dgo/dge) holds pair p's [n][ld] row-major block at dims[p].off floats: cell (i, j) of pair p is
- * buf[off + i * ld + j] (X and Y: the same block, in the order lac_cuda_sw_layout says; only the
- * backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a multiple of 8; off
+ * dgo/dge) holds pair p's [n][ld] block at dims[p].off floats: cell (i, j) of pair p is
+ * buf[off + i * ld + j] in the row-major order (the launch's `order`, below, may put the cells
+ * of the block elsewhere; X and Y: the same block, in the order lac_cuda_sw_layout and `order`
+ * say; only the backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a multiple of 8; off
  * a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives); blocks do not overlap.
  * Columns m .. ld-1 are padding: read as inputs (any finite or not value: they never reach a
  * result) and written with unspecified values (dS, dgo, dge: 0). Per-pair buffers (V, gV, scalar
@@ -41,37 +42,56 @@ typedef struct {
   int reserved;   /* 0 */
 } lac_cuda_sw_dims;
 
+/* The order of a launch's per-cell buffers S, go, ge, gM, M, dS, dgo, dge (the launchers'
+ * `order`; a forward and its backward take the same):
+ *   LAC_CUDA_SW_ROWS  row-major: cell (i, j) of pair p at buf[dims[p].off + i * ld + j];
+ *   LAC_CUDA_SW_CELLS the warp's order, the one the X and Y tables use from
+ *                     lac_cuda_sw_layout's pair count on: cell (i, j) of pair p at
+ *                     buf[dims[p].off + lac_cuda_sw_cell_index(&dims[p], i, j)] (padding cells
+ *                     included: the map is a bijection of the pair's n x ld block), so that every
+ *                     access of a warp to them is one contiguous run.
+ * Results are bit for bit the same in both orders.  lac_cuda_sw_best_order says which is the
+ * faster for a launch's shape, as measured; lac_cuda_sw, the aligner and the loss pack
+ * row-major (their host or packing side, not the kernels, bounds them at the sizes they
+ * run: docs/alignment.md). */
+#define LAC_CUDA_SW_ROWS 0
+#define LAC_CUDA_SW_CELLS 1
+
 /* Forward: M, X, Y (every cell of each pair's block), V[p] and vstat[2p], 2p+1.  go, ge:
  * per cell (per_cell = 1) or one value per pair.  max_m: the largest dims[p].m of the launch,
  * a hint from which (with the pair count and the gap kind) the launch picks its warps per
  * pair (lac_cuda_sw_launch_warps); any value gives correct results, 0 gives one warp per
- * pair.  One block per pair (grid = n_pairs). */
-int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, float tau,
-                        int per_cell, const float *S, const float *go, const float *ge, float *M,
-                        float *X, float *Y, float *V, float *vstat, void *stream);
+ * pair.  order: LAC_CUDA_SW_ROWS or LAC_CUDA_SW_CELLS (another value: cudaErrorInvalidValue,
+ * nothing launched).  One block per pair (grid = n_pairs). */
+int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
+                        float tau, int per_cell, const float *S, const float *go,
+                        const float *ge, float *M, float *X, float *Y, float *V, float *vstat,
+                        void *stream);
 
 /* Backward of L = sum_p gV[p] V[p] + sum gM .* M, from the forward's M, X, Y and vstat (same
- * dims, tau, per_cell, go, ge; max_m as in the forward, though the two may differ).  gV (NULL
- * = 0), gM (NULL = 0).  Outputs, each NULL to skip: dS per cell; dgo, dge per cell
+ * dims, order, tau, per_cell, go, ge; max_m as in the forward, though the two may differ).
+ * gV (NULL = 0), gM (NULL = 0).  Outputs, each NULL to skip: dS per cell; dgo, dge per cell
  * (per_cell) or one per pair (the sum over the pair's cells). */
-int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, float tau,
-                         int per_cell, const float *go, const float *ge, const float *M,
-                         const float *X, const float *Y, const float *vstat, const float *gV,
-                         const float *gM, float *dS, float *dgo, float *dge, float *work,
-                         void *stream);
+int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
+                         float tau, int per_cell, const float *go, const float *ge,
+                         const float *M, const float *X, const float *Y, const float *vstat,
+                         const float *gV, const float *gM, float *dS, float *dgo, float *dge,
+                         float *work, void *stream);
 
 /* The same two on the CPU with host pointers: the kernels' per-lane code run for 32
  * emulated lanes in lock step (libm exp2f/log2f in place of the SFU).  For tests: proves the
- * wavefront, band and masking logic without a GPU.  Slow.  Return 0. */
+ * wavefront, band and masking logic without a GPU.  Slow.  Return 0 (an invalid order:
+ * cudaErrorInvalidValue, nothing computed). */
 int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                float tau, int per_cell, const float *S, const float *go,
-                                const float *ge, float *M, float *X, float *Y, float *V,
-                                float *vstat);
+                                int order, float tau, int per_cell, const float *S,
+                                const float *go, const float *ge, float *M, float *X, float *Y,
+                                float *V, float *vstat);
 int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                 float tau, int per_cell, const float *go, const float *ge,
-                                 const float *M, const float *X, const float *Y,
-                                 const float *vstat, const float *gV, const float *gM, float *dS,
-                                 float *dgo, float *dge, float *work);
+                                 int order, float tau, int per_cell, const float *go,
+                                 const float *ge, const float *M, const float *X,
+                                 const float *Y, const float *vstat, const float *gV,
+                                 const float *gM, float *dS, float *dgo, float *dge,
+                                 float *work);
 
 /* Test and benchmark hook: the largest strip width (4 or 8, default 8) of the forward and
  * of the backward, for the launchers and the emulation that follow (process-wide, not
@@ -86,17 +106,12 @@ int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
  * (nothing changed) for a negative count. */
 int lac_cuda_sw_layout(int skew_min_pairs);
 
-/* Every per-cell buffer in the X and Y tables' order (all = 1; default 0: row-major): the
- * caller then keeps S, go, ge, gM, M, dS, dgo, dge of pair p with cell (i, j) at
- * buf[dims[p].off + lac_cuda_sw_cell_index(&dims[p], i, j)] (padding cells included: the map
- * is a bijection of the pair's n x ld block), and every access of a warp to them is one
- * contiguous run, as to X and Y from lac_cuda_sw_layout's pair count on.  Process-wide like
- * lac_cuda_sw_tune, for tests and benchmarks: lac_cuda_sw, the aligner and the loss pack
- * row-major and keep it 0.  Results are bit for bit those of the row-major order.  Returns 0,
- * or -1 (nothing changed) for other values. */
-int lac_cuda_sw_cell_order(int all);
-/* where cell (i, j), 0 <= i < n, 0 <= j < ld, of the pair d lives in that order, relative to
- * d->off (host code); -1 for a cell outside the block or d NULL or not a valid shape (n, m
+/* the faster order (LAC_CUDA_SW_ROWS or LAC_CUDA_SW_CELLS) for a launch of n_pairs pairs, the
+ * widest of max_m columns, as measured on an H100 with the default warps per pair
+ * (kernels/sw_affine.cu): the warp's order from n_pairs * max_m^2 >= 2^22 on */
+int lac_cuda_sw_best_order(int n_pairs, int max_m);
+/* where cell (i, j), 0 <= i < n, 0 <= j < ld, of the pair d lives in the order
+ * LAC_CUDA_SW_CELLS, relative to d->off (host code); -1 for a cell outside the block or d NULL or not a valid shape (n, m
  * >= 1, ld >= m and a multiple of 8) */
 long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j);
 

@@ -72,10 +72,6 @@ static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
  * gaps, T = 64 and 256; scalar gaps 0.97-1.7x); at 8 and 256 pairs, where one or two warps
  * per SM wait on their own instruction latency, its address arithmetic made it 0.8-0.95x. */
 static int sw_skew_pairs = 512;
-/* 1: the caller keeps every per-cell buffer (S, go, ge, gM, M, dS, dgo, dge) in the X and Y
- * tables' order (lac_cuda_sw_cell_order, lac_cuda_sw_cell_index), so every access of a warp
- * is contiguous; 0 (default): row-major. */
-static int sw_cell_order = 0;
 /* Warps per pair (mw_plan): 1 = the one-warp kernels, 2, 4 or 8, or 0 (the default) = by the
  * launch's shape (sw_launch_warps; lac_cuda_sw_warps). */
 static int sw_warps = 0;
@@ -376,7 +372,7 @@ template <int W> SW_HD void xy_load(const Pair &P, const float *T, int i, int c0
 }
 
 /* The caller's per-cell buffers (S, go, ge, gM in; M, dS, dgo, dge out): row-major, or with
- * P.skew = 2 (lac_cuda_sw_cell_order) in the X and Y tables' order, so that every per-cell
+ * P.skew = 2 (order LAC_CUDA_SW_CELLS) in the X and Y tables' order, so that every per-cell
  * access of a warp is contiguous.  Each takes the row-major offset q of cell (i, c) too, which
  * the row-major order uses as it is (the kernels' arithmetic for that order unchanged). */
 SW_HD size_t cell_at(const Pair &P, size_t q, int i, int c) {
@@ -1270,8 +1266,14 @@ template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, doubl
 /* ---------------------------------------------------------------- launchers */
 
 /* the order of a launch's tables and buffers (Pair.skew): every per-cell buffer in the warp's
- * order when lac_cuda_sw_cell_order says so, else X and Y from sw_skew_pairs pairs on */
-static int sw_launch_order(int n_pairs) { return sw_cell_order ? 2 : n_pairs >= sw_skew_pairs; }
+ * order when the caller keeps them so (order LAC_CUDA_SW_CELLS), else X and Y from
+ * sw_skew_pairs pairs on */
+static int sw_launch_order(int n_pairs, int order) {
+  return order == LAC_CUDA_SW_CELLS ? 2 : n_pairs >= sw_skew_pairs;
+}
+static bool sw_order_ok(int order) {
+  return order == LAC_CUDA_SW_ROWS || order == LAC_CUDA_SW_CELLS;
+}
 
 /* warps per pair of a launch of n_pairs pairs, the widest with max_m columns
  * (lac_cuda_sw_warps): the setting, or with 0 the rule that the H100 measurements in
@@ -1292,12 +1294,13 @@ static int sw_launch_warps(int n_pairs, int max_m, int per_cell) {
 }
 
 extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                   float tau, int per_cell, const float *S, const float *go,
+                                   int order, float tau, int per_cell, const float *S, const float *go,
                                    const float *ge, float *M, float *X, float *Y, float *V,
                                    float *vstat, void *stream) {
+  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
 #define SW_LAUNCH_F(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1326,14 +1329,15 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
 }
 
 extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                    float tau, int per_cell, const float *go, const float *ge,
+                                    int order, float tau, int per_cell, const float *go, const float *ge,
                                     const float *M, const float *X, const float *Y,
                                     const float *vstat, const float *gV, const float *gM,
                                     float *dS, float *dgo, float *dge, float *work,
                                     void *stream) {
+  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
 #define SW_LAUNCH_B(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1362,10 +1366,11 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
 }
 
 extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims,
-                                           int max_m, float tau, int per_cell, const float *S,
+                                           int max_m, int order, float tau, int per_cell, const float *S,
                                            const float *go, const float *ge, float *M, float *X,
                                            float *Y, float *V, float *vstat) {
-  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
+  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
+  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_pair(dims[p], tau, p, per_cell, skew, S, go, ge, M, X, Y);
     P.wk = K;
@@ -1388,12 +1393,13 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
 }
 
 extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims,
-                                            int max_m, float tau, int per_cell, const float *go,
+                                            int max_m, int order, float tau, int per_cell, const float *go,
                                             const float *ge, const float *M, const float *X,
                                             const float *Y, const float *vstat, const float *gV,
                                             const float *gM, float *dS, float *dgo, float *dge,
                                             float *work) {
-  const int skew = sw_launch_order(n_pairs), K = sw_launch_warps(n_pairs, max_m, per_cell);
+  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
+  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_bwd_pair(dims[p], tau, p, per_cell, skew, go, ge, M, X, Y, vstat, gV, gM, dS,
                            dgo, dge, work);
@@ -1418,10 +1424,17 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
   return 0;
 }
 
-extern "C" int lac_cuda_sw_cell_order(int all) {
-  if (all != 0 && all != 1) return -1;
-  sw_cell_order = all;
-  return 0;
+/* The order a caller that packs its own buffers should choose (lac_cuda_sw_best_order), from
+ * the H100 measurements in docs/BENCHMARKS.md (bench_sw_cuda, both orders timed on every row
+ * with the default warps, forward + backward): the warp's order paid from about 4 M cells of
+ * the widest pair's square on (1.15-1.30x at 8 pairs of 1024, 1.6-1.7x at 256 of 128,
+ * 1.36-1.88x at 1024 of 64, 1.5-1.6x at 256 of 512 and 1024 and at 1024 of 256 and 512,
+ * 1.7-2.4x at 4096 pairs; at 256 pairs of 256, 0.96-0.99x), and cost below it (8 pairs of
+ * T <= 512: 0.66-0.99x; 256 of 64: 0.94-1.03x), where one or two warps per SM wait on their
+ * own latency and its address arithmetic lengthens each step. */
+extern "C" int lac_cuda_sw_best_order(int n_pairs, int max_m) {
+  const long long cells = (long long)n_pairs * max_m * max_m;
+  return n_pairs > 0 && max_m > 0 && cells >= (1LL << 22) ? LAC_CUDA_SW_CELLS : LAC_CUDA_SW_ROWS;
 }
 
 extern "C" long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j) {

@@ -30,10 +30,10 @@
  * code on the CPU (32 lanes in lock step) — and the test then exits 77 (skipped) if that
  * passes, 1 if it fails.  With a GPU, both run, and also: batch = pairs one by one (bit for
  * bit: one warp per pair, no cross-pair arithmetic), and the argument checks.  On both,
- * four runs also compare every per-cell buffer in the warp's order (lac_cuda_sw_cell_order,
- * the launchers on buffers packed here) with row-major, bit for bit, and the order's map
+ * four runs also compare every per-cell buffer in the warp's order (LAC_CUDA_SW_CELLS, the
+ * launchers on buffers packed here) with row-major, bit for bit, and the order's map
  * (lac_cuda_sw_cell_index) is checked to be a bijection of each block that refuses cells
- * outside it.
+ * outside it; the launchers refuse other orders; lac_cuda_sw_best_order's rule is checked.
  */
 #include <cuda_runtime.h>
 #include <math.h>
@@ -342,7 +342,7 @@ static void check_single(lac_backend *gpu, batch *B, int warps) {
 }
 
 /* ---------------------------------------------------------------- every per-cell buffer in
- * the warp's order (lac_cuda_sw_cell_order) against row-major, bit for bit: the launchers
+ * the warp's order (LAC_CUDA_SW_CELLS) against row-major, bit for bit: the launchers
  * (on the GPU) or their emulation on buffers packed here, once row-major and once through
  * lac_cuda_sw_cell_index, with the run's strip widths, warps per pair and X/Y order.  The
  * same cells run the same instructions, only their addresses differ. */
@@ -352,7 +352,7 @@ static const char *co_name[CO_N] = {"S", "go", "ge", "gM", "M", "X", "Y", "dS", 
 typedef struct {
   lac_cuda_sw_dims *dims;
   size_t cells, wfloats;
-  int max_m;
+  int max_m, order; /* LAC_CUDA_SW_ROWS or LAC_CUDA_SW_CELLS */
   float *h[CO_N]; /* host buffers; per pair (np floats) for go, ge, dgo, dge of scalar gaps */
   float *V, *vstat, *gV, *work;
 } co_pack;
@@ -370,6 +370,7 @@ static size_t co_at(const lac_cuda_sw_dims *d, int order, int i, int j) {
 
 static void co_pack_make(const batch *B, int order, co_pack *K) {
   memset(K, 0, sizeof *K);
+  K->order = order;
   K->dims = calloc((size_t)B->np, sizeof *K->dims);
   for (int p = 0; p < B->np; p++) {
     const int n = B->pairs[p].n, m = B->pairs[p].m, ld = (m + 7) & ~7;
@@ -417,9 +418,9 @@ static void co_pack_free(co_pack *K) {
 static int co_run(const batch *B, co_pack *K, int gpu) {
   const int np = B->np, pc = B->per_cell;
   if (!gpu) {
-    lac_cuda_sw_emulate_forward(np, K->dims, K->max_m, B->tau, pc, K->h[CO_S], K->h[CO_GO],
+    lac_cuda_sw_emulate_forward(np, K->dims, K->max_m, K->order, B->tau, pc, K->h[CO_S], K->h[CO_GO],
                                 K->h[CO_GE], K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->V, K->vstat);
-    lac_cuda_sw_emulate_backward(np, K->dims, K->max_m, B->tau, pc, K->h[CO_GO], K->h[CO_GE],
+    lac_cuda_sw_emulate_backward(np, K->dims, K->max_m, K->order, B->tau, pc, K->h[CO_GO], K->h[CO_GE],
                                  K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->vstat, K->gV, K->h[CO_GM],
                                  K->h[CO_DS], K->h[CO_DGO], K->h[CO_DGE], K->work);
     return 0;
@@ -441,9 +442,9 @@ static int co_run(const batch *B, co_pack *K, int gpu) {
   CO_CK(cudaMalloc((void **)&dw, sizeof(float) * K->wfloats));
   CO_CK(cudaMemcpy(ddims, K->dims, sizeof *ddims * (size_t)np, cudaMemcpyHostToDevice));
   CO_CK(cudaMemcpy(dgV, K->gV, sizeof(float) * (size_t)np, cudaMemcpyHostToDevice));
-  CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, B->tau, pc, d[CO_S], d[CO_GO],
+  CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_S], d[CO_GO],
                                          d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dV, dvs, NULL));
-  CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, B->tau, pc, d[CO_GO], d[CO_GE],
+  CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_GO], d[CO_GE],
                                           d[CO_M], d[CO_X], d[CO_Y], dvs, dgV, d[CO_GM],
                                           d[CO_DS], d[CO_DGO], d[CO_DGE], dw, NULL));
   CO_CK(cudaDeviceSynchronize());
@@ -484,15 +485,41 @@ static void check_cell_index(void) {
   CHECK(lac_cuda_sw_cell_index(&odd, 0, 0) == -1, "lac_cuda_sw_cell_index: ld 12 not refused");
 }
 
+/* an order other than LAC_CUDA_SW_ROWS / LAC_CUDA_SW_CELLS: cudaErrorInvalidValue from the
+ * launchers (on the GPU) and their emulation, with nothing written */
+static void check_order_refused(int gpu) {
+  const lac_cuda_sw_dims d = {0, 0, 2, 3, 8, 0};
+  float S[16] = {0}, M[16], X[16], Y[16], dS[16], go = 1.0f, ge = 0.5f, V = -7.0f, vs[2] = {0},
+        dgo = 0, dge = 0, work[20];
+  for (int t = 0; t < 16; t++) M[t] = dS[t] = -7.0f;
+  for (int bad = -1; bad <= 2; bad += 3) {
+    const int ef = lac_cuda_sw_emulate_forward(1, &d, 3, bad, 1.0f, 0, S, &go, &ge, M, X, Y, &V,
+                                               vs);
+    const int eb = lac_cuda_sw_emulate_backward(1, &d, 3, bad, 1.0f, 0, &go, &ge, M, X, Y, vs,
+                                                NULL, NULL, dS, &dgo, &dge, work);
+    CHECK(ef == (int)cudaErrorInvalidValue && eb == (int)cudaErrorInvalidValue && V == -7.0f &&
+              M[0] == -7.0f && dS[0] == -7.0f,
+          "emulation with order %d: %d / %d (expected cudaErrorInvalidValue), outputs %s", bad,
+          ef, eb, V == -7.0f && M[0] == -7.0f && dS[0] == -7.0f ? "kept" : "written");
+    if (gpu) {
+      /* refused before anything touches the (here host) pointers */
+      const int gf = lac_cuda_sw_forward(1, &d, 3, bad, 1.0f, 0, S, &go, &ge, M, X, Y, &V, vs,
+                                         NULL);
+      const int gb = lac_cuda_sw_backward(1, &d, 3, bad, 1.0f, 0, &go, &ge, M, X, Y, vs, NULL,
+                                          NULL, dS, &dgo, &dge, work, NULL);
+      CHECK(gf == (int)cudaErrorInvalidValue && gb == (int)cudaErrorInvalidValue,
+            "launchers with order %d: %d / %d, expected cudaErrorInvalidValue", bad, gf, gb);
+    }
+  }
+}
+
 /* returns the number of pairs whose results differ */
 static int check_cell_order(const batch *B, int gpu) {
   co_pack R, W;
-  co_pack_make(B, 0, &R);
-  co_pack_make(B, 1, &W);
+  co_pack_make(B, LAC_CUDA_SW_ROWS, &R);
+  co_pack_make(B, LAC_CUDA_SW_CELLS, &W);
   int fails = co_run(B, &R, gpu);
-  lac_cuda_sw_cell_order(1);
   fails += co_run(B, &W, gpu);
-  lac_cuda_sw_cell_order(0);
   CHECK(fails == 0, "%s: a launch of the cell order check failed", gpu ? "gpu" : "emu");
   for (int p = 0; p < B->np && !fails; p++) {
     const lac_cuda_sw_dims *d = &R.dims[p];
@@ -736,6 +763,19 @@ int main(int argc, char **argv) {
           "default warps per pair for %d pairs, widest %d, per_cell %d: %d, expected %d",
           rule[k][0], rule[k][1], rule[k][2],
           lac_cuda_sw_launch_warps(rule[k][0], rule[k][1], rule[k][2]), rule[k][3]);
+  /* the measured order rule (kernels/sw_affine.cu, lac_cuda_sw_best_order): pairs, widest m
+   * -> LAC_CUDA_SW_CELLS from 2^22 cells of the widest square on */
+  static const int orule[][3] = {
+      {8, 512, 0},   {8, 1024, 1},     {256, 64, 0},  {256, 127, 0}, {256, 128, 1},
+      {1023, 64, 0}, {1024, 64, 1},    {4096, 32, 1}, {4096, 31, 0}, {1, 1024, 0},
+      {0, 1024, 0},  {1024, 0, 0},     {16, 1024, 1}, {4, 1024, 1},  {3, 1024, 0},
+  };
+  for (size_t k = 0; k < sizeof orule / sizeof orule[0]; k++)
+    CHECK(lac_cuda_sw_best_order(orule[k][0], orule[k][1]) ==
+              (orule[k][2] ? LAC_CUDA_SW_CELLS : LAC_CUDA_SW_ROWS),
+          "best order for %d pairs, widest %d: %d, expected %d", orule[k][0], orule[k][1],
+          lac_cuda_sw_best_order(orule[k][0], orule[k][1]), orule[k][2]);
+  check_order_refused(have_gpu);
   check_args(gpu, emulate);
   check_cell_index();
   printf("summary: largest err/tol over all runs:");

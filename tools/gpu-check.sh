@@ -240,18 +240,24 @@ if [ "$bench" = 1 ] && [ "$rc_bench" = 77 ]; then
 elif [ "$bench" = 1 ]; then
   bl="$out/bench_sw_cuda.log"
   tl="$out/bench_sw_torch_gpu.log"
+  cg=$(sed -n 's/^BENCH copy gbps=\([^ ]*\).*/\1/p' "$bl" | head -1)
+  echo "| bench_sw_cuda: device copy bandwidth (cudaMemcpy device to device, read + write): ${cg:-?} GB/s | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
   for np in 8 256 1024 4096; do
     Ts="64 128 256 512 1024"
     [ "$np" = 8 ] && Ts="32 $Ts"
     [ "$np" -gt 256 ] && Ts="64 256" # the rows of many pairs
     [ "$np" = 1024 ] && Ts="64 256 512"
     for T in $Ts; do
-      # the defaults (the warps lac_cuda_sw_warps(0) picks), then every variant of the same run
-      k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "default=1")
-      kw=$(val "$bl" warps "pairs=$np " "T=$T " "gaps=cell" "default=1")
-      ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "default=1")
-      ksw=$(val "$bl" warps "pairs=$np " "T=$T " "gaps=scalar" "default=1")
-      e=$(val "$bl" e2e_gcps "pairs=$np " "T=$T " "gaps=cell" "default=1")
+      # the defaults (the warps lac_cuda_sw_warps(0) picks, the order lac_cuda_sw_best_order
+      # picks), then every variant of the same run
+      k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=best")
+      kw=$(val "$bl" warps "pairs=$np " "T=$T " "gaps=cell" "run=best")
+      ko=$(val "$bl" order "pairs=$np " "T=$T " "gaps=cell" "run=best")
+      kg=$(val "$bl" of_copy "pairs=$np " "T=$T " "gaps=cell" "run=best")
+      ks=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=best")
+      ksw=$(val "$bl" warps "pairs=$np " "T=$T " "gaps=scalar" "run=best")
+      ksg=$(val "$bl" of_copy "pairs=$np " "T=$T " "gaps=scalar" "run=best")
+      e=$(val "$bl" e2e_gcps "pairs=$np " "T=$T " "gaps=cell" "run=rows")
       extra=""
       if [ "$np" = 8 ] && { [ "$T" = 64 ] || [ "$T" = 256 ]; }; then
         tg=$(val "$tl" gcps "pairs=8 " "T=$T ")
@@ -261,21 +267,23 @@ elif [ "$bench" = 1 ]; then
       fi
       vars=""
       for K in 1 2 4 8; do # warps per pair, strips of 8
-        km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "order=rows" "default=0" "wmax=8/8" "warps=$K ")
+        km=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=variant" "wmax=8/8" "warps=$K ")
         [ -n "$km" ] || continue
-        kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "order=rows" "default=0" "wmax=8/8" "warps=$K ")
+        kms=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=variant" "wmax=8/8" "warps=$K ")
         vars="$vars; $K warp(s): $km, scalar ${kms:-?}"
       done
-      kc=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "order=cells")
-      kcs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "order=cells")
-      [ -n "$kc" ] && vars="$vars; every per-cell buffer in the warp's order: $kc, scalar ${kcs:-?}"
+      kr=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=rows")
+      krs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=rows")
+      kc=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=cells")
+      kcs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=cells")
+      [ -n "$kc" ] && vars="$vars; default warps row-major: ${kr:-?}, scalar ${krs:-?}; in the warp's order: $kc, scalar ${kcs:-?}"
       for wm in 8/4 4/4; do # narrower strips, one warp (--tune)
         kt=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=$wm")
         [ -n "$kt" ] || continue
         kts=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "wmax=$wm")
         vars="$vars; Wmax $wm: $kt, scalar ${kts:-?}"
       done
-      echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel, defaults: ${k:-?} Gcells/s per-cell gaps (${kw:-?} warps per pair), ${ks:-?} scalar gaps (${ksw:-?}); end-to-end lac_cuda_sw with copies ${e:-?}$extra (variants, per-cell then scalar$vars) | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
+      echo "| bench_sw_cuda $np pairs T=$T: fwd+bwd kernel, defaults (order ${ko:-?}): ${k:-?} Gcells/s per-cell gaps (${kw:-?} warps per pair, ${kg:-?} of copy bandwidth), ${ks:-?} scalar gaps (${ksw:-?}, ${ksg:-?}); end-to-end lac_cuda_sw with copies ${e:-?}$extra (variants, per-cell then scalar$vars) | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
     done
   done
   while read -r l; do
