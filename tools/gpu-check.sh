@@ -56,6 +56,15 @@ printf '#define LAC_HAVE_CUDA 1\n#define LAC_HAVE_OPENMP %d\n' "$omp" > "$obj/la
 inc=(-I"$root/include" -I"$root/lib" -I"$root/kernels" -I"$obj" -I"$dev/include" -I"$cuda/include")
 cflags=(-std=c11 -O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
 [ "$omp" = 1 ] && cflags+=(-fopenmp)
+# the OpenBLAS build should match: OpenMP's with OpenMP, as the meson build; the pthread build
+# starts its own threads inside every thread of the library's parallel loops (on a 16-core
+# host the CPU loss ran up to 15x slower)
+blas=$(cat "$dev/blas" 2> /dev/null || echo pthread)
+if [ "$omp" = 1 ] && [ "$blas" != openmp ]; then
+  echo "gpu-check: warning: OpenMP with OpenBLAS's $blas build: CPU timings not representative (tools/gpu-fetch-debs.sh openmp)"
+elif [ "$omp" = 0 ] && [ "$blas" = openmp ]; then
+  echo "gpu-check: warning: no OpenMP in this gcc but OpenBLAS's OpenMP build (tools/gpu-fetch-debs.sh pthread)"
+fi
 nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
          -Xptxas -v -Xcompiler -Wall,-Wextra -I"$root/kernels")
 # NVEXTRA: more nvcc flags, e.g. -DNAME for a variant of the kernels in an A/B
@@ -94,7 +103,7 @@ t0=$SECONDS
 if ! build > "$out/build.log" 2>&1; then
   tail -30 "$out/build.log"; echo "gpu-check: build failed"; exit 1
 fi
-echo "build: $((SECONDS - t0)) s"
+echo "build: $((SECONDS - t0)) s (OpenMP $omp, OpenBLAS $blas build)"
 # registers and spills per kernel (the kernel's name on the line before)
 awk '/Compiling entry function/{match($0, /_Z[^'"'"']*/); k=substr($0, RSTART, RLENGTH)}
      /spill stores/{sp=$0} /Used [0-9]+ registers/{print "ptxas: " k ": " $5 " registers; " sp}' \
