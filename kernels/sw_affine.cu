@@ -389,22 +389,6 @@ SW_HD void cell_store(const Pair &P, float *T, size_t q, int i, int c0, const fl
   else stw<W>(T + q, v);
 }
 
-/* Rows the lanes load ahead of their use: the forward's inputs S, go, ge and the backward's
- * tables M, X, Y and inputs go, ge, gM (the hand-over between bands keeps its own distance).
- * 1; built with LAC_SW_PREFETCH2, 2 for strips of 4 columns or fewer, whose steps are too
- * short to cover a load from memory with one warp on an SM (an experiment for the 8-pair
- * rows at T <= 128, to be timed against the default: docs/BENCHMARKS.md). */
-#ifdef LAC_SW_PREFETCH2
-template <int W> constexpr int sw_ahead = W <= 4 ? 2 : 1;
-#else
-template <int W> constexpr int sw_ahead = 1;
-#endif
-/* the lanes' registers for the farther row: A arrays of W floats, none when D = 1 */
-template <int W, int A, int D> struct LaneAhead {
-  float v[A][W];
-};
-template <int W, int A> struct LaneAhead<W, A, 1> {};
-
 /* ---------------------------------------------------------------- forward lane
  *
  * At step s of band b, lane l computes row i = s - l of its strip, columns
@@ -419,7 +403,6 @@ template <int W, bool PC> struct FwdLane {
   float bM, bX, bY; /* lane 0 of a band > 0: (i + 1, c0 - 1) from the tables, prefetched */
   float vmx;        /* V: this lane's reference max (within vthr of its in-range M's max) */
   double vsum;      /* sum of 2^((M - vmx) inv) over this lane's in-range cells */
-  LaneAhead<W, 3, sw_ahead<W>> n2; /* S, go, ge of row i + 2 (sw_ahead 2 only) */
 
   SW_HD void begin_pair() {
     vmx = SW_NEG;
@@ -448,8 +431,6 @@ SW_UNROLL
       bY = P.Y[a];
     }
     if (c0 < P.m) load_in(P, (size_t)c0, 0, c0, cS, cG, cE); /* row 0 */
-    if constexpr (sw_ahead<W> == 2)
-      if (c0 < P.m && P.n > 1) load_in(P, (size_t)P.ld + c0, 1, c0, nS, nG, nE);
   }
 
   /* rM, rX, rY: lane l-1's last column after step s-1, i.e. (i, c0 - 1) */
@@ -477,11 +458,7 @@ SW_UNROLL
     lY = rY;
     if (i < 0 || i >= P.n || c0 >= P.m) return;
     const size_t row = (size_t)i * P.ld + c0;
-    if constexpr (sw_ahead<W> == 2) {
-      if (i + 2 < P.n) load_in(P, row + 2 * (size_t)P.ld, i + 2, c0, n2.v[0], n2.v[1], n2.v[2]);
-    } else {
-      if (i + 1 < P.n) load_in(P, row + P.ld, i + 1, c0, nS, nG, nE);
-    }
+    if (i + 1 < P.n) load_in(P, row + P.ld, i + 1, c0, nS, nG, nE);
     float pm = dM, px = dX, py = dY, am = lM, ax = lX;
 SW_UNROLL
     for (int k = 0; k < W; k++) {
@@ -528,13 +505,6 @@ SW_UNROLL
         cG[k] = nG[k];
         cE[k] = nE[k];
       }
-      if constexpr (sw_ahead<W> == 2) {
-        nS[k] = n2.v[0][k];
-        if (PC) {
-          nG[k] = n2.v[1][k];
-          nE[k] = n2.v[2][k];
-        }
-      }
     }
   }
 };
@@ -552,8 +522,6 @@ template <int W, bool PC> struct BwdLane {
   float qM[W + 1], qX[W + 1], qY[W + 1];
   float aM[W], aX[W], aY[W];
   float cG[W], cE[W], cQ[W], nG[W], nE[W], nQ[W]; /* go, ge, gM of rows i and i - 1 */
-  LaneAhead<W + 1, 3, sw_ahead<W>> r; /* M, X, Y of row i - 3 (sw_ahead 2 only) */
-  LaneAhead<W, 3, sw_ahead<W>> n2;    /* go, ge, gM of row i - 2 (sw_ahead 2 only) */
   float sLM, sLX, sDM, sDX, sDY; /* sent: left and diagonal pushes of cell (i, c0) */
   float bL[5];                   /* lane Lu-1 of a band before the last: from the scratch */
   double sgo, sge;               /* scalar penalties: this lane's sums */
@@ -619,10 +587,6 @@ SW_UNROLL
       load_tab(P, P.n - 1, c0, cM, cX, cY);
       load_tab(P, P.n - 2, c0, pM, pX, pY);
       load_in(P, P.n - 1, c0, cG, cE, cQ);
-      if constexpr (sw_ahead<W> == 2) {
-        load_tab(P, P.n - 3, c0, qM, qX, qY);
-        if (P.n > 1) load_in(P, P.n - 2, c0, nG, nE, nQ);
-      }
     }
     if (lane == Lu - 1) load_scratch(P, b, nb, P.n - 1);
   }
@@ -643,13 +607,8 @@ SW_UNROLL
       sLM = sLX = sDM = sDX = sDY = 0.0f;
       return;
     }
-    if constexpr (sw_ahead<W> == 2) { /* prefetch for the step after next */
-      load_tab(P, i - 3, c0, r.v[0], r.v[1], r.v[2]);
-      if (i >= 2) load_in(P, i - 2, c0, n2.v[0], n2.v[1], n2.v[2]);
-    } else { /* prefetch for the next step */
-      load_tab(P, i - 2, c0, qM, qX, qY);
-      if (i >= 1) load_in(P, i - 1, c0, nG, nE, nQ);
-    }
+    load_tab(P, i - 2, c0, qM, qX, qY); /* prefetch for the next step */
+    if (i >= 1) load_in(P, i - 1, c0, nG, nE, nQ);
 
     float lpM = rLM, lpX = rLX;            /* left push into (i, j) from (i, j + 1) */
     float ndM = rDM, ndX = rDX, ndY = rDY; /* diagonal push into (i - 1, j) from (i, j + 1) */
@@ -722,11 +681,6 @@ SW_UNROLL
       pM[k] = qM[k];
       pX[k] = qX[k];
       pY[k] = qY[k];
-      if constexpr (sw_ahead<W> == 2) {
-        qM[k] = r.v[0][k];
-        qX[k] = r.v[1][k];
-        qY[k] = r.v[2][k];
-      }
     }
 SW_UNROLL
     for (int k = 0; k < W; k++) {
@@ -734,13 +688,6 @@ SW_UNROLL
       if (PC) {
         cG[k] = nG[k];
         cE[k] = nE[k];
-      }
-      if constexpr (sw_ahead<W> == 2) {
-        nQ[k] = n2.v[2][k];
-        if (PC) {
-          nG[k] = n2.v[0][k];
-          nE[k] = n2.v[1][k];
-        }
       }
     }
   }
