@@ -1375,8 +1375,8 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
  * the H100 measurements in docs/BENCHMARKS.md (bench_sw_cuda, both orders timed on every row
  * with the default warps, forward + backward): the warp's order paid from about 4 M cells of
  * the widest pair's square on (1.15-1.30x at 8 pairs of 1024, 1.6-1.7x at 256 of 128,
- * 1.36-1.88x at 1024 of 64, 1.5-1.6x at 256 of 512 and 1024 and at 1024 of 256 and 512,
- * 1.7-2.4x at 4096 pairs; at 256 pairs of 256, 0.96-0.99x), and cost below it (8 pairs of
+ * 1.36-1.88x at 1024 of 64, 1.48-1.55x at 256 of 512 and 1024, 1.29-1.56x at 1024 of 256
+ * and 512, 1.7-2.4x at 4096 pairs; at 256 pairs of 256, 0.96-0.99x), and cost below it (8 pairs of
  * T <= 512: 0.66-0.99x; 256 of 64: 0.94-1.03x), where one or two warps per SM wait on their
  * own latency and its address arithmetic lengthens each step. */
 extern "C" int lac_cuda_sw_best_order(int n_pairs, int max_m) {
