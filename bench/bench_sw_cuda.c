@@ -315,9 +315,9 @@ int main(int argc, char **argv) {
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
           lac_cuda_sw_warps(v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0);
-          const int order = v == 7                         ? LAC_CUDA_SW_CELLS
-                            : v == 8                       ? lac_cuda_sw_best_order(np, T)
-                                                           : LAC_CUDA_SW_ROWS;
+          const int order = v == 7   ? LAC_CUDA_SW_CELLS
+                            : v == 8 ? lac_cuda_sw_best_order(np, T)
+                                     : LAC_CUDA_SW_ROWS;
           const int warps = lac_cuda_sw_launch_warps(np, T, per_cell);
           double f = NAN, b = NAN, tot = NAN, e2e = NAN;
           if (v == 8) {

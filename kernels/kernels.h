@@ -22,8 +22,9 @@ int lac_cuda_epilogue(float *y, int cout, size_t plane, const float *b, const fl
  * dgo/dge) holds pair p's [n][ld] block at dims[p].off floats: cell (i, j) of pair p is
  * buf[off + i * ld + j] in the row-major order (the launch's `order`, below, may put the cells
  * of the block elsewhere; X and Y: the same block, in the order lac_cuda_sw_layout and `order`
- * say; only the backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a multiple of 8; off
- * a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives); blocks do not overlap.
+ * say; only the backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a
+ * multiple of 8; off a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives);
+ * blocks do not overlap.
  * Columns m .. ld-1 are padding: read as inputs (any finite or not value: they never reach a
  * result) and written with unspecified values (dS, dgo, dge: 0). Per-pair buffers (V, gV, scalar
  * go/ge, scalar dgo/dge) hold one float per pair; vstat holds 2 per pair (max M, 1 / sum exp((M -
@@ -111,8 +112,8 @@ int lac_cuda_sw_layout(int skew_min_pairs);
  * (kernels/sw_affine.cu): the warp's order from n_pairs * max_m^2 >= 2^22 on */
 int lac_cuda_sw_best_order(int n_pairs, int max_m);
 /* where cell (i, j), 0 <= i < n, 0 <= j < ld, of the pair d lives in the order
- * LAC_CUDA_SW_CELLS, relative to d->off (host code); -1 for a cell outside the block or d NULL or not a valid shape (n, m
- * >= 1, ld >= m and a multiple of 8) */
+ * LAC_CUDA_SW_CELLS, relative to d->off (host code); -1 for a cell outside the block or d NULL
+ * or not a valid shape (n, m >= 1, ld >= m and a multiple of 8) */
 long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j);
 
 /* Warps per pair: 0 (default: from the launch's pair count, widest pair and gap kind, as

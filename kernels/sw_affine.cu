@@ -1240,8 +1240,8 @@ static int sw_launch_warps(int n_pairs, int max_m, int per_cell) {
   return K;
 }
 
-extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                   int order, float tau, int per_cell, const float *S, const float *go,
+extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
+                                   float tau, int per_cell, const float *S, const float *go,
                                    const float *ge, float *M, float *X, float *Y, float *V,
                                    float *vstat, void *stream) {
   if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
@@ -1275,12 +1275,11 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
   return (int)cudaGetLastError();
 }
 
-extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                    int order, float tau, int per_cell, const float *go, const float *ge,
+extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
+                                    float tau, int per_cell, const float *go, const float *ge,
                                     const float *M, const float *X, const float *Y,
-                                    const float *vstat, const float *gV, const float *gM,
-                                    float *dS, float *dgo, float *dge, float *work,
-                                    void *stream) {
+                                    const float *vstat, const float *gV, const float *gM, float *dS,
+                                    float *dgo, float *dge, float *work, void *stream) {
   if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
@@ -1312,8 +1311,8 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
   return (int)cudaGetLastError();
 }
 
-extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims,
-                                           int max_m, int order, float tau, int per_cell, const float *S,
+extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
+                                           int order, float tau, int per_cell, const float *S,
                                            const float *go, const float *ge, float *M, float *X,
                                            float *Y, float *V, float *vstat) {
   if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
@@ -1339,8 +1338,8 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
   return 0;
 }
 
-extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims,
-                                            int max_m, int order, float tau, int per_cell, const float *go,
+extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
+                                            int order, float tau, int per_cell, const float *go,
                                             const float *ge, const float *M, const float *X,
                                             const float *Y, const float *vstat, const float *gV,
                                             const float *gM, float *dS, float *dgo, float *dge,

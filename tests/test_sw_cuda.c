@@ -418,11 +418,12 @@ static void co_pack_free(co_pack *K) {
 static int co_run(const batch *B, co_pack *K, int gpu) {
   const int np = B->np, pc = B->per_cell;
   if (!gpu) {
-    lac_cuda_sw_emulate_forward(np, K->dims, K->max_m, K->order, B->tau, pc, K->h[CO_S], K->h[CO_GO],
-                                K->h[CO_GE], K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->V, K->vstat);
-    lac_cuda_sw_emulate_backward(np, K->dims, K->max_m, K->order, B->tau, pc, K->h[CO_GO], K->h[CO_GE],
-                                 K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->vstat, K->gV, K->h[CO_GM],
-                                 K->h[CO_DS], K->h[CO_DGO], K->h[CO_DGE], K->work);
+    lac_cuda_sw_emulate_forward(np, K->dims, K->max_m, K->order, B->tau, pc, K->h[CO_S],
+                                K->h[CO_GO], K->h[CO_GE], K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->V,
+                                K->vstat);
+    lac_cuda_sw_emulate_backward(np, K->dims, K->max_m, K->order, B->tau, pc, K->h[CO_GO],
+                                 K->h[CO_GE], K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->vstat, K->gV,
+                                 K->h[CO_GM], K->h[CO_DS], K->h[CO_DGO], K->h[CO_DGE], K->work);
     return 0;
   }
   float *d[CO_N] = {0}, *dV = NULL, *dvs = NULL, *dgV = NULL, *dw = NULL;
@@ -442,10 +443,11 @@ static int co_run(const batch *B, co_pack *K, int gpu) {
   CO_CK(cudaMalloc((void **)&dw, sizeof(float) * K->wfloats));
   CO_CK(cudaMemcpy(ddims, K->dims, sizeof *ddims * (size_t)np, cudaMemcpyHostToDevice));
   CO_CK(cudaMemcpy(dgV, K->gV, sizeof(float) * (size_t)np, cudaMemcpyHostToDevice));
-  CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_S], d[CO_GO],
-                                         d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dV, dvs, NULL));
-  CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_GO], d[CO_GE],
-                                          d[CO_M], d[CO_X], d[CO_Y], dvs, dgV, d[CO_GM],
+  CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_S],
+                                         d[CO_GO], d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dV, dvs,
+                                         NULL));
+  CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_GO],
+                                          d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dvs, dgV, d[CO_GM],
                                           d[CO_DS], d[CO_DGO], d[CO_DGE], dw, NULL));
   CO_CK(cudaDeviceSynchronize());
   for (int k = CO_M; k < CO_N; k++)

@@ -453,15 +453,15 @@ static void ex_forward(sw_exec *E, const sw_batch *B, float tau) {
   if (E->ce != cudaSuccess) return;
   const lac_cuda_sw_dims *dims = (const lac_cuda_sw_dims *)(E->dev + B->in_at[I_DIMS]);
   if (E->emulate)
-    lac_cuda_sw_emulate_forward(B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_S),
-                                DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X),
-                                DT(E, B, D_Y), DO(E, B, O_V), DT(E, B, D_VSTAT));
+    lac_cuda_sw_emulate_forward(B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell,
+                                DI(E, B, I_S), DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M),
+                                DT(E, B, D_X), DT(E, B, D_Y), DO(E, B, O_V), DT(E, B, D_VSTAT));
   else
     ex_fail(E,
-            (cudaError_t)lac_cuda_sw_forward(B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell,
-                                             DI(E, B, I_S), DI(E, B, I_GO), DI(E, B, I_GE),
-                                             DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
-                                             DO(E, B, O_V), DT(E, B, D_VSTAT), E->stream),
+            (cudaError_t)lac_cuda_sw_forward(
+                B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_S),
+                DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
+                DO(E, B, O_V), DT(E, B, D_VSTAT), E->stream),
             "forward kernel launch");
 }
 
@@ -470,17 +470,17 @@ static void ex_backward(sw_exec *E, const sw_batch *B, float tau) {
   const lac_cuda_sw_dims *dims = (const lac_cuda_sw_dims *)(E->dev + B->in_at[I_DIMS]);
   const float *gM = B->has_gM ? DI(E, B, I_GM) : NULL;
   if (E->emulate)
-    lac_cuda_sw_emulate_backward(B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_GO),
-                                 DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
-                                 DT(E, B, D_VSTAT), DI(E, B, I_GV), gM, DO(E, B, O_DS),
-                                 DO(E, B, O_DGO), DO(E, B, O_DGE), DT(E, B, D_WORK));
+    lac_cuda_sw_emulate_backward(
+        B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_GO), DI(E, B, I_GE),
+        DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT), DI(E, B, I_GV), gM,
+        DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE), DT(E, B, D_WORK));
   else
     ex_fail(E,
             (cudaError_t)lac_cuda_sw_backward(
                 B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_GO),
-                DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT), DI(E, B, I_GV),
-                gM, DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE), DT(E, B, D_WORK),
-                E->stream),
+                DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT),
+                DI(E, B, I_GV), gM, DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE),
+                DT(E, B, D_WORK), E->stream),
             "backward kernel launch");
 }
 
