@@ -17,7 +17,9 @@
  * lac_cuda_sw_warps(0) picks for the shape): "rows", the time of that variant, with the
  * end-to-end figure; "cells", timed again with every per-cell buffer in the warp's order
  * (LAC_CUDA_SW_CELLS: the buffers' contents are the same random values, read in another
- * order); "best", whichever of the two lac_cuda_sw_best_order picks.  Each line also gives
+ * order); "best", whichever of the two lac_cuda_sw_best_order picks; "xedge", from T = 256
+ * on, the warp's order with the X edges (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X
+ * from M; "vs cells": its speed ratio to "cells").  Each line also gives
  * the bytes per second that the kernels must move (BYTES_CELL_*) and their share of the
  * device's copy bandwidth, measured first.  --tune adds the strip-width variants
  * (lac_cuda_sw_tune 8/4 and 4/4: narrower strips, fewer registers, more warps per SM; one
@@ -143,6 +145,8 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int order, 
  * left out. */
 #define BYTES_CELL_PC 60
 #define BYTES_CELL_SC 36
+/* with the X edges (pairs wider than 128 columns): X written and read at 1 cell of 8 */
+#define BYTES_CELL_XE_SAVED 7
 
 /* device-to-device copy bandwidth, GB/s counting the bytes read and written, median of reps */
 static double copy_bandwidth(float *dst, const float *src, size_t bytes, int reps) {
@@ -287,9 +291,9 @@ int main(int argc, char **argv) {
          "per-cell gaps, %d scalar) over the kernel time, and its share of that copy bandwidth\n",
          copy_gbps, cells * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC);
   printf("BENCH copy gbps=%.1f\n", copy_gbps);
-  printf("%5s %5s %-9s %-8s %-5s %5s %5s %10s %10s %14s %12s %8s %7s %6s\n", "pairs", "T", "gaps",
-         "run", "order", "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s",
-         "vs 1 warp", "GB/s", "/copy");
+  printf("%5s %5s %-9s %-8s %-5s %5s %5s %10s %10s %14s %12s %8s %7s %6s %8s\n", "pairs", "T",
+         "gaps", "run", "order", "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s",
+         "vs 1 warp", "GB/s", "/copy", "vs cells");
   for (size_t a = 0; a < N_CFG; a++) {
     if (only_np && (cfg[a].np != only_np || cfg[a].T != only_T)) continue;
     {
@@ -305,19 +309,22 @@ int main(int argc, char **argv) {
          * (those lac_cuda_sw_warps(0) picks for this shape): 6 row-major (one of the
          * variants, not timed again) with the end-to-end time, 7 every per-cell buffer in the
          * warp's order; 8 "best": the order lac_cuda_sw_best_order picks (6 or 7, not timed
-         * again) */
+         * again); 9 the warp's order with the X edges (T > 128: narrower pairs keep all of X) */
         double kf[SW_MW_KMAX + 1], kb[SW_MW_KMAX + 1], kt[SW_MW_KMAX + 1];
         double of[2] = {NAN, NAN}, ob[2] = {NAN, NAN}, ot[2] = {NAN, NAN};
         for (int k = 0; k <= SW_MW_KMAX; k++) kf[k] = kb[k] = kt[k] = NAN;
-        for (int v = 0; v < 9; v++) {
+        for (int v = 0; v < 10; v++) {
           if ((v == 1 || v == 2) && !tune) continue;
+          if (v == 9 && T <= 128) continue;
           if (v == 5 && np > 64) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_tune(fw, bw);
           lac_cuda_sw_warps(v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0);
           const int order = v == 7   ? LAC_CUDA_SW_CELLS
                             : v == 8 ? lac_cuda_sw_best_order(np, T)
+                            : v == 9 ? LAC_CUDA_SW_CELLS_XEDGE
                                      : LAC_CUDA_SW_ROWS;
+          static const char *const oname[] = {"rows", "cells", "xedge"};
           const int warps = lac_cuda_sw_launch_warps(np, T, per_cell);
           double f = NAN, b = NAN, tot = NAN, e2e = NAN;
           if (v == 8) {
@@ -343,22 +350,23 @@ int main(int argc, char **argv) {
           if (fw == 8 && bw == 8 && v < 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
           if (v == 6 || v == 7) of[v == 7] = f, ob[v == 7] = b, ot[v == 7] = tot;
           /* the bytes the two kernels must move per cell, over the kernel time */
-          const double gbps = gcells * (per_cell ? BYTES_CELL_PC : BYTES_CELL_SC) / (tot * 1e-3);
-          static const char *const run[] = {"variant", "variant", "variant", "variant",
-                                            "variant", "variant", "rows",    "cells", "best"};
-          const double vs1 = kt[1] / tot;
+          const int bytes = (per_cell ? BYTES_CELL_PC : BYTES_CELL_SC) -
+                            (order == LAC_CUDA_SW_CELLS_XEDGE ? BYTES_CELL_XE_SAVED : 0);
+          const double gbps = gcells * bytes / (tot * 1e-3);
+          static const char *const run[] = {"variant", "variant", "variant", "variant", "variant",
+                                            "variant", "rows",    "cells",   "best",    "xedge"};
+          const double vs1 = kt[1] / tot, vsc = v == 9 ? ot[1] / tot : NAN;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
-          printf("%5d %5d %-9s %-8s %-5s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f %7.0f %6.2f\n",
-                 np, T, per_cell ? "per-cell" : "scalar", run[v],
-                 order == LAC_CUDA_SW_CELLS ? "cells" : "rows", wm, warps, f, b,
-                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1, gbps, gbps / copy_gbps);
+          printf("%5d %5d %-9s %-8s %-5s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f %7.0f %6.2f "
+                 "%8.2f\n",
+                 np, T, per_cell ? "per-cell" : "scalar", run[v], oname[order], wm, warps, f, b,
+                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1, gbps, gbps / copy_gbps, vsc);
           printf("BENCH pairs=%d T=%d gaps=%s run=%s default=%d order=%s wmax=%s warps=%d "
                  "fwd_ms=%.4f bwd_ms=%.4f kernel_gcps=%.3f e2e_gcps=%.4f vs_one_warp=%.3f "
-                 "gbps=%.1f of_copy=%.3f\n",
-                 np, T, per_cell ? "cell" : "scalar", run[v], v == 8,
-                 order == LAC_CUDA_SW_CELLS ? "cells" : "rows", wm, warps, f, b,
-                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1, gbps, gbps / copy_gbps);
+                 "gbps=%.1f of_copy=%.3f vs_cells=%.3f\n",
+                 np, T, per_cell ? "cell" : "scalar", run[v], v == 8, oname[order], wm, warps, f, b,
+                 gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1, gbps, gbps / copy_gbps, vsc);
           fflush(stdout);
         }
       }

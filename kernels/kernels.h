@@ -57,6 +57,11 @@ typedef struct {
  * run: docs/alignment.md). */
 #define LAC_CUDA_SW_ROWS 0
 #define LAC_CUDA_SW_CELLS 1
+/* LAC_CUDA_SW_CELLS, and the X table of each pair wider than 128 columns holds X only at every
+ * 8th column (the backward recomputes the others from M: 7/8 of X's traffic saved; results bit
+ * for bit those of the other orders; kernels/sw_affine.cu, xe_at).  Not yet timed on a GPU:
+ * lac_cuda_sw_best_order does not pick it. */
+#define LAC_CUDA_SW_CELLS_XEDGE 2
 
 /* Forward: M, X, Y (every cell of each pair's block), V[p] and vstat[2p], 2p+1.  go, ge:
  * per cell (per_cell = 1) or one value per pair.  max_m: the largest dims[p].m of the launch,

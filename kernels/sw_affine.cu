@@ -23,6 +23,8 @@
  * many pairs (lac_cuda_sw_layout, default 512) keep X and Y in the warp's order (xy_at) so
  * that a warp's stores and loads of them are contiguous; each kernel is built for both
  * orders (template SK), and the row-major build is the kernel as it was before that order.
+ * The order LAC_CUDA_SW_CELLS_XEDGE (SK 3) stores X only at every 8th column of the pairs
+ * wider than 128 columns; the backward recomputes the rest (xe_at, BwdLane's XE).
  * Where one warp per pair leaves the SMs short of warps (few pairs, or up to 1024 pairs of
  * 512 columns or more with scalar gaps) the same lanes run on several warps per pair, their
  * bands at the same time (sw_launch_warps, lac_cuda_sw_warps; "several warps per pair"
@@ -234,6 +236,7 @@ SW_HD int sw_pick_w(int m, int wmax) {
 struct Pair {
   int n, m, ld;
   int skew;        /* the warp's order (xy_at): 1 X and Y, 2 every per-cell buffer; 0 none */
+  int xe;          /* X kept at every 8th column only (xe_at; order LAC_CUDA_SW_CELLS_XEDGE) */
   int wl, wlg;     /* strip width of that order, sw_pick_w(m, 8), and its log2 */
   float inv, tl2;  /* log2(e) / tau, tau ln 2 */
   float vthr;      /* 32 tau: the forward's V sum rescales when M passes its max by this */
@@ -389,6 +392,38 @@ SW_HD void cell_store(const Pair &P, float *T, size_t q, int i, int c0, const fl
   else stw<W>(T + q, v);
 }
 
+/* The X edges (order LAC_CUDA_SW_CELLS_XEDGE, pairs wider than 128 columns, Pair.xe).  X runs
+ * along the rows: X(i, j) = smax(M(i, j-1) - go(i, j), X(i, j-1) - ge(i, j)), so a strip's X
+ * follows from its row of M and gaps and the one X at its left.  The forward then stores X only
+ * at the columns 8t + 7 (the last of every 8), and the backward recomputes the others from M
+ * one step before it needs them, with the forward's own instructions (bit for bit the same
+ * values): 4 of the 60 bytes a cell that the kernels move with per-cell gaps become 1.  Edge t
+ * of row i lives in the pair's X block at row (i + t mod 32) mod n of ld / 8 floats, so that the
+ * 32 lanes of a warp with strips of 8 (at rows s - l, edges 32 b + l) store one contiguous run
+ * of 128 bytes at every step, and load one in the backward. */
+SW_HD size_t xe_at(const Pair &P, int i, int t) {
+  int r = i + (t & 31);
+  if (r >= P.n) r -= P.n;
+  if (r >= P.n) r %= P.n; /* n < 32 */
+  return (size_t)r * (size_t)(P.ld >> 3) + (size_t)t;
+}
+
+/* X at (i, c0 - 1), c0 > 0: the stored edge where c0 is a multiple of 8 (strips of 8 and every
+ * band's first lane); strips of 1, 2 or 4 (tuned, or several warps per pair) recompute it from
+ * the edge before, with loads that wait */
+SW_HD float xe_left(const Pair &P, int i, int c0) {
+  const int e0 = (c0 & ~7) - 1;
+  float x = e0 >= 0 ? P.X[xe_at(P, i, e0 >> 3)] : SW_NEG;
+  const size_t row = (size_t)i * P.ld;
+  for (int c = e0 + 1; c < c0; c++) {
+    const float am = c > 0 ? P.M[cell_at(P, row + c - 1, i, c - 1)] : SW_NEG;
+    const size_t q = cell_at(P, row + c, i, c);
+    const float g = P.goc ? P.goc[q] : P.go, e = P.gec ? P.gec[q] : P.ge;
+    x = smax2(am - g, x - e, P.inv, P.tl2);
+  }
+  return x;
+}
+
 /* ---------------------------------------------------------------- forward lane
  *
  * At step s of band b, lane l computes row i = s - l of its strip, columns
@@ -427,7 +462,7 @@ SW_UNROLL
     if (lane == 0 && b > 0) { /* row 0's left neighbour */
       bM = P.M[cell_at(P, (size_t)(c0 - 1), 0, c0 - 1)];
       const size_t a = P.skew ? xy_at(P, 0, c0 - 1) : (size_t)(c0 - 1);
-      bX = P.X[a];
+      bX = P.xe ? P.X[xe_at(P, 0, (c0 - 1) >> 3)] : P.X[a];
       bY = P.Y[a];
     }
     if (c0 < P.m) load_in(P, (size_t)c0, 0, c0, cS, cG, cE); /* row 0 */
@@ -444,7 +479,7 @@ SW_UNROLL
         const size_t q = (size_t)(i + 1) * P.ld + c0 - 1;
         bM = P.M[cell_at(P, q, i + 1, c0 - 1)];
         const size_t a = P.skew ? xy_at(P, i + 1, c0 - 1) : q;
-        bX = P.X[a];
+        bX = P.xe ? P.X[xe_at(P, i + 1, (c0 - 1) >> 3)] : P.X[a];
         bY = P.Y[a];
       } else {
         bM = bX = bY = SW_NEG;
@@ -491,7 +526,12 @@ SW_UNROLL
       if (c0 + k < P.m) part += sw_ex2((uM[k] - vmx) * P.inv);
     vsum += (double)part;
     cell_store<W>(P, P.M, row, i, c0, uM);
-    if (P.skew) {
+    if (P.xe) { /* the edges only (band starts are multiples of 8: c0 % 8 = k W) */
+SW_UNROLL
+      for (int k = 0; k < W; k++)
+        if (W == 8 ? k == 7 : ((c0 + k) & 7) == 7) P.X[xe_at(P, i, (c0 + k) >> 3)] = uX[k];
+      xy_store<W>(P, P.Y, i, c0, uY);
+    } else if (P.skew) {
       xy_store<W>(P, P.X, i, c0, uX);
       xy_store<W>(P, P.Y, i, c0, uY);
     } else {
@@ -515,13 +555,18 @@ SW_UNROLL
  * columns c0 + W - 1 down to c0.  Registers: the tables of rows i (c*), i - 1 (p*) and
  * i - 2 (q*, prefetched) at columns c0 - 1 .. c0 + W - 1 (index 0 = c0 - 1), the inputs of
  * rows i and i - 1, and a*[k]: what row i + 1 pushed into cell (i, c0 + k) (diagonal and up
- * pushes), rewritten during the row with what row i pushes into row i - 1. */
-template <int W, bool PC> struct BwdLane {
+ * pushes), rewritten during the row with what row i pushes into row i - 1.
+ * XE (the X edges, xe_at): the prefetch loads of X only qX[0] (xe_left) and, with per-cell
+ * gaps, go and ge two rows ahead (q*) with the tables; at step i the lane recomputes row
+ * i - 1's X (xe_row) from its M, its left X and its gaps, which arrived a step before. */
+template <int W, bool PC, bool XE = false> struct BwdLane {
+  static constexpr int WG = XE && PC ? W : 1;
   float cM[W + 1], cX[W + 1], cY[W + 1];
   float pM[W + 1], pX[W + 1], pY[W + 1];
   float qM[W + 1], qX[W + 1], qY[W + 1];
   float aM[W], aX[W], aY[W];
   float cG[W], cE[W], cQ[W], nG[W], nE[W], nQ[W]; /* go, ge, gM of rows i and i - 1 */
+  float pG[WG], pE[WG], qG[WG], qE[WG];           /* XE: go, ge of rows i - 1 and i - 2 */
   float sLM, sLX, sDM, sDX, sDY; /* sent: left and diagonal pushes of cell (i, c0) */
   float bL[5];                   /* lane Lu-1 of a band before the last: from the scratch */
   double sgo, sge;               /* scalar penalties: this lane's sums */
@@ -538,13 +583,16 @@ SW_UNROLL
     if (c0 > 0) {
       tM[0] = P.M[cell_at(P, row - 1, i, c0 - 1)];
       const size_t a = P.skew ? xy_at(P, i, c0 - 1) : row - 1;
-      tX[0] = P.X[a];
+      if (!XE) tX[0] = P.X[a];
       tY[0] = P.Y[a];
     } else {
       tM[0] = tX[0] = tY[0] = SW_NEG;
     }
     cell_load<W>(P, P.M, row, i, c0, tM + 1);
-    if (P.skew) {
+    if (XE) { /* tX[1..W]: xe_row, when the row's gaps are in */
+      if (c0 > 0) tX[0] = xe_left(P, i, c0);
+      xy_load<W>(P, P.Y, i, c0, tY + 1);
+    } else if (P.skew) {
       xy_load<W>(P, P.X, i, c0, tX + 1);
       xy_load<W>(P, P.Y, i, c0, tY + 1);
     } else {
@@ -555,7 +603,7 @@ SW_UNROLL
 
   SW_HD void load_in(const Pair &P, int i, int c0, float *g, float *e, float *q) {
     const size_t row = (size_t)i * P.ld + c0;
-    if (PC) {
+    if (PC && !XE) {
       cell_load<W>(P, P.goc, row, i, c0, g);
       cell_load<W>(P, P.gec, row, i, c0, e);
     }
@@ -564,6 +612,30 @@ SW_UNROLL
     } else {
 SW_UNROLL
       for (int k = 0; k < W; k++) q[k] = 0.0f;
+    }
+  }
+
+  /* XE, per-cell gaps: go and ge of row i (nothing for i < 0) */
+  SW_HD void load_gap(const Pair &P, int i, int c0, float *g, float *e) {
+    if constexpr (XE && PC) {
+      if (i < 0) return;
+      const size_t row = (size_t)i * P.ld + c0;
+      cell_load<W>(P, P.goc, row, i, c0, g);
+      cell_load<W>(P, P.gec, row, i, c0, e);
+    }
+  }
+
+  /* XE: tX[1..W], X of row i at c0 .. c0 + W - 1, from the row's M (tM), its X at c0 - 1
+   * (tX[0]) and its gaps: the forward's expression, cell by cell (rows i < 0 stay sentinel) */
+  SW_HD void xe_row(const Pair &P, int i, const float *tM, float *tX, const float *g,
+                    const float *e) {
+    if constexpr (XE) {
+      if (i < 0) return;
+SW_UNROLL
+      for (int k = 0; k < W; k++) {
+        const float gg = PC ? g[k] : P.go, ee = PC ? e[k] : P.ge;
+        tX[k + 1] = smax2(tM[k] - gg, tX[k] - ee, P.inv, P.tl2);
+      }
     }
   }
 
@@ -587,6 +659,11 @@ SW_UNROLL
       load_tab(P, P.n - 1, c0, cM, cX, cY);
       load_tab(P, P.n - 2, c0, pM, pX, pY);
       load_in(P, P.n - 1, c0, cG, cE, cQ);
+      if (XE) {
+        load_gap(P, P.n - 1, c0, cG, cE);
+        load_gap(P, P.n - 2, c0, pG, pE);
+        xe_row(P, P.n - 1, cM, cX, cG, cE);
+      }
     }
     if (lane == Lu - 1) load_scratch(P, b, nb, P.n - 1);
   }
@@ -608,7 +685,9 @@ SW_UNROLL
       return;
     }
     load_tab(P, i - 2, c0, qM, qX, qY); /* prefetch for the next step */
+    load_gap(P, i - 2, c0, qG, qE);
     if (i >= 1) load_in(P, i - 1, c0, nG, nE, nQ);
+    xe_row(P, i - 1, pM, pX, pG, pE);
 
     float lpM = rLM, lpX = rLX;            /* left push into (i, j) from (i, j + 1) */
     float ndM = rDM, ndX = rDX, ndY = rDY; /* diagonal push into (i - 1, j) from (i, j + 1) */
@@ -685,7 +764,12 @@ SW_UNROLL
 SW_UNROLL
     for (int k = 0; k < W; k++) {
       cQ[k] = nQ[k];
-      if (PC) {
+      if (XE && PC) {
+        cG[k] = pG[k % WG];
+        cE[k] = pE[k % WG];
+        pG[k % WG] = qG[k % WG];
+        pE[k % WG] = qE[k % WG];
+      } else if (PC) {
         cG[k] = nG[k];
         cE[k] = nE[k];
       }
@@ -696,12 +780,15 @@ SW_UNROLL
 /* ---------------------------------------------------------------- pair setup */
 
 /* the pair's shape and order: what xy_at needs */
+/* skew: the launch's code (sw_launch_order): 0, 1, 2 as Pair.skew; 3 = 2 with the X edges
+ * for the pairs wider than 128 columns */
 SW_HD Pair pair_shape(const lac_cuda_sw_dims &d, int skew) {
   Pair P;
   P.n = d.n;
   P.m = d.m;
   P.ld = d.ld;
-  P.skew = skew;
+  P.skew = skew == 3 ? 2 : skew;
+  P.xe = skew == 3 && d.m > 128;
   P.wl = sw_pick_w(d.m, 8);
   P.wlg = P.wl == 8 ? 3 : P.wl == 4 ? 2 : P.wl == 2 ? 1 : 0;
   return P;
@@ -784,8 +871,8 @@ __device__ __forceinline__ void fwd_warp_step(FwdLane<W, PC> &L, const Pair &P, 
   sY = L.uY[W - 1];
 }
 
-template <int W, bool PC>
-__device__ __forceinline__ void bwd_warp_step(BwdLane<W, PC> &L, const Pair &P, int b, int nb,
+template <int W, bool PC, bool XE>
+__device__ __forceinline__ void bwd_warp_step(BwdLane<W, PC, XE> &L, const Pair &P, int b, int nb,
                                               int lane, int Lu, int s, float &sLM, float &sLX,
                                               float &sDM, float &sDX, float &sDY) {
   const float rLM = __shfl_down_sync(SW_FULL, sLM, 1);
@@ -844,9 +931,9 @@ SW_UNROLL
   if (lane == 0) v_finish(tau, mx, sum, V, vstat, p);
 }
 
-template <int W, bool PC>
+template <int W, bool PC, bool XE>
 __device__ __forceinline__ void bwd_pair_dev(const Pair &P, int lane, double *sgo, double *sge) {
-  BwdLane<W, PC> L;
+  BwdLane<W, PC, XE> L;
   L.begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   for (int b = nb - 1; b >= 0; b--) {
@@ -873,11 +960,13 @@ __global__ void __launch_bounds__(32)
   Pair P = make_bwd_pair(dims[p], tau, p, PC, SK, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge,
                          work);
   double sgo = 0.0, sge = 0.0;
-  switch (sw_pick_w(P.m, FW)) {
-    case 1: bwd_pair_dev<1, PC>(P, lane, &sgo, &sge); break;
-    case 2: bwd_pair_dev<2, PC>(P, lane, &sgo, &sge); break;
-    case 4: bwd_pair_dev<4, PC>(P, lane, &sgo, &sge); break;
-    default: bwd_pair_dev<FW, PC>(P, lane, &sgo, &sge); break;
+  /* SK 3: the X edges for the pairs wider than 128 columns (P.xe), whose strips are FW wide */
+  if (SK == 3 && P.xe) bwd_pair_dev<FW, PC, true>(P, lane, &sgo, &sge);
+  else switch (sw_pick_w(P.m, FW)) {
+    case 1: bwd_pair_dev<1, PC, false>(P, lane, &sgo, &sge); break;
+    case 2: bwd_pair_dev<2, PC, false>(P, lane, &sgo, &sge); break;
+    case 4: bwd_pair_dev<4, PC, false>(P, lane, &sgo, &sge); break;
+    default: bwd_pair_dev<FW, PC, false>(P, lane, &sgo, &sge); break;
   }
   if (!PC) {
 SW_UNROLL
@@ -917,10 +1006,10 @@ __device__ __forceinline__ void fwd_pair_mw(const Pair &P, int warp, int lane, f
   *vsum = L.vsum;
 }
 
-template <int W, bool PC>
+template <int W, bool PC, bool XE>
 __device__ __forceinline__ void bwd_pair_mw(const Pair &P, int warp, int lane, double *sgo,
                                             double *sge) {
-  BwdLane<W, PC> L;
+  BwdLane<W, PC, XE> L;
   L.begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   const MwPlan pl = mw_plan(P.n, nb, P.wk);
@@ -1000,12 +1089,19 @@ __global__ void __launch_bounds__(32 * SW_MW_MAX)
                          work);
   P.wk = blockDim.x >> 5;
   double sgo = 0.0, sge = 0.0;
-  switch (mw_pick_w(P.m, P.wk, FW)) {
-    case 1: bwd_pair_mw<1, PC>(P, warp, lane, &sgo, &sge); break;
-    case 2: bwd_pair_mw<2, PC>(P, warp, lane, &sgo, &sge); break;
-    case 4: bwd_pair_mw<4, PC>(P, warp, lane, &sgo, &sge); break;
-    default: bwd_pair_mw<FW, PC>(P, warp, lane, &sgo, &sge); break;
+#define SW_BWD_MW(xe)                                                 \
+  switch (mw_pick_w(P.m, P.wk, FW)) {                                 \
+    case 1: bwd_pair_mw<1, PC, xe>(P, warp, lane, &sgo, &sge); break;  \
+    case 2: bwd_pair_mw<2, PC, xe>(P, warp, lane, &sgo, &sge); break;  \
+    case 4: bwd_pair_mw<4, PC, xe>(P, warp, lane, &sgo, &sge); break;  \
+    default: bwd_pair_mw<FW, PC, xe>(P, warp, lane, &sgo, &sge); break; \
   }
+  if (SK == 3 && P.xe) {
+    SW_BWD_MW(true)
+  } else {
+    SW_BWD_MW(false)
+  }
+#undef SW_BWD_MW
   if (!PC) {
     sgo = block_sum(sgo, sh);
     sge = block_sum(sge, sh);
@@ -1050,8 +1146,9 @@ template <int W, bool PC> void fwd_pair_emu(const Pair &P, float *mxo, double *s
   *sumo = sum;
 }
 
-template <int W, bool PC> void bwd_pair_emu(const Pair &P, double *sgo, double *sge) {
-  BwdLane<W, PC> *L = new BwdLane<W, PC>[32];
+template <int W, bool PC, bool XE>
+void bwd_pair_emu(const Pair &P, double *sgo, double *sge) {
+  BwdLane<W, PC, XE> *L = new BwdLane<W, PC, XE>[32];
   for (int l = 0; l < 32; l++) L[l].begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   float s[5][32], r[5][32];
@@ -1181,17 +1278,18 @@ template <int W, bool PC> void fwd_pair_emu_mw(const Pair &P, float *mxo, double
   *sumo = sum;
 }
 
-template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, double *sge) {
+template <int W, bool PC, bool XE>
+void bwd_pair_emu_mw(const Pair &P, double *sgo, double *sge) {
+  typedef BwdLane<W, PC, XE> Lane;
   const int nl = 32 * P.wk, nb = (P.m + 32 * W - 1) / (32 * W);
-  BwdLane<W, PC> *L = new BwdLane<W, PC>[nl];
+  Lane *L = new Lane[nl];
   for (int l = 0; l < nl; l++) L[l].begin_pair();
-  emu_mw<BwdLane<W, PC>, 5>(
-      P, W, false, L,
-      [&](BwdLane<W, PC> &x, int b, int l, int Lu) { x.begin_band(P, b, nb, l, Lu); },
-      [&](BwdLane<W, PC> &x, int b, int l, int Lu, int s, const float *r) {
+  emu_mw<Lane, 5>(
+      P, W, false, L, [&](Lane &x, int b, int l, int Lu) { x.begin_band(P, b, nb, l, Lu); },
+      [&](Lane &x, int b, int l, int Lu, int s, const float *r) {
         x.step(P, b, nb, l, Lu, s, r[0], r[1], r[2], r[3], r[4]);
       },
-      [](const BwdLane<W, PC> &x, float *out) {
+      [](const Lane &x, float *out) {
         out[0] = x.sLM;
         out[1] = x.sLX;
         out[2] = x.sDM;
@@ -1212,14 +1310,16 @@ template <int W, bool PC> void bwd_pair_emu_mw(const Pair &P, double *sgo, doubl
 
 /* ---------------------------------------------------------------- launchers */
 
-/* the order of a launch's tables and buffers (Pair.skew): every per-cell buffer in the warp's
- * order when the caller keeps them so (order LAC_CUDA_SW_CELLS), else X and Y from
- * sw_skew_pairs pairs on */
+/* the order of a launch's tables and buffers (the kernels' SK, pair_shape): every per-cell
+ * buffer in the warp's order when the caller keeps them so (order LAC_CUDA_SW_CELLS; 3: with
+ * the X edges, LAC_CUDA_SW_CELLS_XEDGE), else X and Y from sw_skew_pairs pairs on */
 static int sw_launch_order(int n_pairs, int order) {
+  if (order == LAC_CUDA_SW_CELLS_XEDGE) return 3;
   return order == LAC_CUDA_SW_CELLS ? 2 : n_pairs >= sw_skew_pairs;
 }
 static bool sw_order_ok(int order) {
-  return order == LAC_CUDA_SW_ROWS || order == LAC_CUDA_SW_CELLS;
+  return order == LAC_CUDA_SW_ROWS || order == LAC_CUDA_SW_CELLS ||
+         order == LAC_CUDA_SW_CELLS_XEDGE;
 }
 
 /* warps per pair of a launch of n_pairs pairs, the widest with max_m columns
@@ -1259,7 +1359,8 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
   } while (0)
 #define SW_LAUNCH_F2(pc, fw)                        \
   do {                                              \
-    if (skew == 2) SW_LAUNCH_F(pc, fw, 2);          \
+    if (skew == 3) SW_LAUNCH_F(pc, fw, 3);          \
+    else if (skew == 2) SW_LAUNCH_F(pc, fw, 2);     \
     else if (skew == 1) SW_LAUNCH_F(pc, fw, 1);     \
     else SW_LAUNCH_F(pc, fw, 0);                    \
   } while (0)
@@ -1295,7 +1396,8 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
   } while (0)
 #define SW_LAUNCH_B2(pc, fw)                        \
   do {                                              \
-    if (skew == 2) SW_LAUNCH_B(pc, fw, 2);          \
+    if (skew == 3) SW_LAUNCH_B(pc, fw, 3);          \
+    else if (skew == 2) SW_LAUNCH_B(pc, fw, 2);     \
     else if (skew == 1) SW_LAUNCH_B(pc, fw, 1);     \
     else SW_LAUNCH_B(pc, fw, 0);                    \
   } while (0)
@@ -1352,16 +1454,23 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
     P.wk = K;
     double sgo = 0.0, sge = 0.0;
     const int W = K > 1 ? mw_pick_w(P.m, K, sw_bwd_wmax) : sw_pick_w(P.m, sw_bwd_wmax);
-#define SW_EMU_B(w)                                                                      \
-  if (K > 1 && per_cell) bwd_pair_emu_mw<w, true>(P, &sgo, &sge);                        \
-  else if (K > 1) bwd_pair_emu_mw<w, false>(P, &sgo, &sge);                              \
-  else if (per_cell) bwd_pair_emu<w, true>(P, &sgo, &sge);                               \
-  else bwd_pair_emu<w, false>(P, &sgo, &sge)
+#define SW_EMU_B2(w, xe)                                                                 \
+  if (K > 1 && per_cell) bwd_pair_emu_mw<w, true, xe>(P, &sgo, &sge);                    \
+  else if (K > 1) bwd_pair_emu_mw<w, false, xe>(P, &sgo, &sge);                          \
+  else if (per_cell) bwd_pair_emu<w, true, xe>(P, &sgo, &sge);                           \
+  else bwd_pair_emu<w, false, xe>(P, &sgo, &sge)
+#define SW_EMU_B(w)         \
+  if (P.xe) {               \
+    SW_EMU_B2(w, true);     \
+  } else {                  \
+    SW_EMU_B2(w, false);    \
+  }
     if (W == 1) { SW_EMU_B(1); }
     else if (W == 2) { SW_EMU_B(2); }
     else if (W == 4) { SW_EMU_B(4); }
     else { SW_EMU_B(8); }
 #undef SW_EMU_B
+#undef SW_EMU_B2
     if (!per_cell) {
       if (dgo) dgo[p] = (float)sgo;
       if (dge) dge[p] = (float)sge;

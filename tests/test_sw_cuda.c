@@ -30,8 +30,10 @@
  * code on the CPU (32 lanes in lock step) — and the test then exits 77 (skipped) if that
  * passes, 1 if it fails.  With a GPU, both run, and also: batch = pairs one by one (bit for
  * bit: one warp per pair, no cross-pair arithmetic), and the argument checks.  On both,
- * four runs also compare every per-cell buffer in the warp's order (LAC_CUDA_SW_CELLS, the
- * launchers on buffers packed here) with row-major, bit for bit, and the order's map
+ * five runs also compare every per-cell buffer in the warp's order (LAC_CUDA_SW_CELLS, the
+ * launchers on buffers packed here), and that order with the X edges
+ * (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X), with row-major, bit for bit, and the
+ * order's map
  * (lac_cuda_sw_cell_index) is checked to be a bijection of each block that refuses cells
  * outside it; the launchers refuse other orders; lac_cuda_sw_best_order's rule is checked.
  */
@@ -490,14 +492,14 @@ static void check_cell_index(void) {
   CHECK(lac_cuda_sw_cell_index(&odd, 0, 0) == -1, "lac_cuda_sw_cell_index: ld 12 not refused");
 }
 
-/* an order other than LAC_CUDA_SW_ROWS / LAC_CUDA_SW_CELLS: cudaErrorInvalidValue from the
+/* an order other than LAC_CUDA_SW_ROWS / _CELLS / _CELLS_XEDGE: cudaErrorInvalidValue from the
  * launchers (on the GPU) and their emulation, with nothing written */
 static void check_order_refused(int gpu) {
   const lac_cuda_sw_dims d = {0, 0, 2, 3, 8, 0};
   float S[16] = {0}, M[16], X[16], Y[16], dS[16], go = 1.0f, ge = 0.5f, V = -7.0f, vs[2] = {0},
         dgo = 0, dge = 0, work[20];
   for (int t = 0; t < 16; t++) M[t] = dS[t] = -7.0f;
-  for (int bad = -1; bad <= 2; bad += 3) {
+  for (int bad = -1; bad <= 3; bad += 4) {
     const int ef = lac_cuda_sw_emulate_forward(1, &d, 3, bad, 1.0f, 0, S, &go, &ge, M, X, Y, &V,
                                                vs);
     const int eb = lac_cuda_sw_emulate_backward(1, &d, 3, bad, 1.0f, 0, &go, &ge, M, X, Y, vs,
@@ -518,14 +520,16 @@ static void check_order_refused(int gpu) {
   }
 }
 
-/* returns the number of pairs whose results differ */
-static int check_cell_order(const batch *B, int gpu) {
+/* returns the number of pairs whose results differ in order (LAC_CUDA_SW_CELLS or
+ * LAC_CUDA_SW_CELLS_XEDGE) from row-major */
+static int check_cell_order_one(const batch *B, int order, int gpu) {
   co_pack R, W;
   co_pack_make(B, LAC_CUDA_SW_ROWS, &R);
-  co_pack_make(B, LAC_CUDA_SW_CELLS, &W);
+  co_pack_make(B, order, &W);
   int fails = co_run(B, &R, gpu);
   fails += co_run(B, &W, gpu);
-  CHECK(fails == 0, "%s: a launch of the cell order check failed", gpu ? "gpu" : "emu");
+  CHECK(fails == 0, "%s: a launch of the cell order check (order %d) failed",
+        gpu ? "gpu" : "emu", order);
   for (int p = 0; p < B->np && !fails; p++) {
     const lac_cuda_sw_dims *d = &R.dims[p];
     int bad = memcmp(&R.V[p], &W.V[p], sizeof(float)) != 0 ||
@@ -544,13 +548,22 @@ static int check_cell_order(const batch *B, int gpu) {
       }
       if (bad) what = co_name[k];
     }
-    CHECK(!bad, "%s: pair %d (%d x %d): %s in the warp's order differs from row-major",
-          gpu ? "gpu" : "emu", p, d->n, d->m, what);
+    CHECK(!bad, "%s: pair %d (%d x %d): %s in the warp's order%s differs from row-major",
+          gpu ? "gpu" : "emu", p, d->n, d->m, what,
+          order == LAC_CUDA_SW_CELLS_XEDGE ? " with the X edges" : "");
     fails += bad;
   }
   co_pack_free(&R);
   co_pack_free(&W);
   return fails;
+}
+
+/* both orders against row-major.  With the X edges the X table's other cells keep their NaN
+ * poison (co_pack_make), so a backward that read one of them instead of recomputing it would
+ * differ */
+static int check_cell_order(const batch *B, int gpu) {
+  return check_cell_order_one(B, LAC_CUDA_SW_CELLS, gpu) +
+         check_cell_order_one(B, LAC_CUDA_SW_CELLS_XEDGE, gpu);
 }
 
 /* argument checks (lengths, tau and NULLs run before anything touches the device; the
@@ -739,8 +752,10 @@ int main(int argc, char **argv) {
     }
     /* every per-cell buffer in the warp's order = row-major, bit for bit, with this run's
      * settings: strips 8/8, 1 warp, row-major X/Y (run 4); X/Y in the warp's order (9);
-     * strips 4/4 on 2 warps (13); 8/4 on 4 warps, X/Y in the warp's order (14) */
-    if (run == 4 || run == 9 || run == 13 || run == 14) {
+     * strips 8/4 on 1 warp (11); 4/4 on 2 warps (13); 8/4 on 4 warps, X/Y in the warp's
+     * order (14).  With the X edges, the backward's strips of 4 (11, 13, 14) recompute the X
+     * at their left from the edge before */
+    if (run == 4 || run == 9 || run == 11 || run == 13 || run == 14) {
       if (emulate) fails_emu += check_cell_order(&B, 0);
       if (have_gpu) fails_gpu += check_cell_order(&B, 1);
     }

@@ -286,6 +286,12 @@ elif [ "$bench" = 1 ]; then
       kc=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=cells")
       kcs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=cells")
       [ -n "$kc" ] && vars="$vars; default warps row-major: ${kr:-?}, scalar ${krs:-?}; in the warp's order: $kc, scalar ${kcs:-?}"
+      kx=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=xedge")
+      kxc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=cell" "run=xedge")
+      kxg=$(val "$bl" of_copy "pairs=$np " "T=$T " "gaps=cell" "run=xedge")
+      kxs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=xedge")
+      kxsc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=scalar" "run=xedge")
+      [ -n "$kx" ] && vars="$vars; the warp's order with the X edges: $kx (${kxc:-?}x the warp's order, ${kxg:-?} of copy bandwidth), scalar ${kxs:-?} (${kxsc:-?}x)"
       for wm in 8/4 4/4; do # narrower strips, one warp (--tune)
         kt=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=$wm")
         [ -n "$kt" ] || continue
