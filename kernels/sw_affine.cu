@@ -590,7 +590,7 @@ SW_UNROLL
     }
     cell_load<W>(P, P.M, row, i, c0, tM + 1);
     if (XE) { /* tX[1..W]: xe_row, when the row's gaps are in */
-      if (c0 > 0) tX[0] = xe_left(P, i, c0);
+      if (c0 > 0) tX[0] = W == 8 ? P.X[xe_at(P, i, (c0 - 1) >> 3)] : xe_left(P, i, c0);
       xy_load<W>(P, P.Y, i, c0, tY + 1);
     } else if (P.skew) {
       xy_load<W>(P, P.X, i, c0, tX + 1);
