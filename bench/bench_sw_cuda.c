@@ -12,19 +12,18 @@
  *   staging, one copy each way, both kernels, unpacking), wall clock, median of reps after a
  *   warm-up call (which grows the backend's scratch); per-cell penalties, default settings.
  * cells/s = pairs * T * T / (forward + backward time).  Every row and gap kind times the
- * one-warp kernels and the several-warp ones (lac_cuda_sw_warps: 2 and 4, and 8 up to 64
- * pairs), each with its speed ratio to one warp, then the rows of the default warps (those
- * lac_cuda_sw_warps(0) picks for the shape): "rows", the time of that variant, with the
+ * one-warp kernels and the several-warp ones (lac_cuda_sw_opts.warps: 2 and 4, and 8 up to
+ * 64 pairs), each with its speed ratio to one warp, then the rows of the default warps (those
+ * the default settings pick for the shape): "rows", the time of that variant, with the
  * end-to-end figure; "cells", timed again with every per-cell buffer in the warp's order
  * (LAC_CUDA_SW_CELLS: the buffers' contents are the same random values, read in another
  * order); "best", whichever of the two lac_cuda_sw_best_order picks; "xedge", from T = 256
  * on, the warp's order with the X edges (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X
- * from M; "vs cells": its speed ratio to "cells").  Each line also gives
- * the bytes per second that the kernels must move (BYTES_CELL_*) and their share of the
- * device's copy bandwidth, measured first.  --tune adds the strip-width variants
- * (lac_cuda_sw_tune 8/4 and 4/4: narrower strips, fewer registers, more warps per SM; one
- * warp per pair); --quick:
- * fewer reps.
+ * from M; "vs cells": its speed ratio to "cells").  Each line also gives the bytes per
+ * second that the kernels must move (BYTES_CELL_*) and their share of the device's copy
+ * bandwidth, measured first.  --tune adds the strip-width variants (lac_cuda_sw_opts strip
+ * widths 8/4 and 4/4: narrower strips, fewer registers, more warps per SM; one warp per
+ * pair); --quick: fewer reps.
  * Lines starting "BENCH" are for tools/gpu-check.sh.  Exits 77 without a GPU.
  */
 #include <cuda_runtime.h>
@@ -43,7 +42,7 @@
 #define MAXP 4096
 #define MAXCELLS ((size_t)256 * 1024 * 1024) /* the largest batch: 256 x 1024^2 = 4096 x 256^2 */
 #define MAXWORK ((size_t)10 * 4096 * 256)     /* max of pairs * 10 * T */
-#define SW_MW_KMAX 8 /* the most warps per pair (lac_cuda_sw_warps) */
+#define SW_MW_KMAX 8 /* the most warps per pair (lac_cuda_sw_opts.warps) */
 #define PATTERN (1u << 20) /* floats of random pattern copied over the device buffers */
 
 static uint64_t rng_s = 12345;
@@ -86,8 +85,9 @@ static void fill_device(float *d, size_t n, const float *pat) {
 }
 
 /* kernel time (ms) of one forward + backward, median over reps; fwd/bwd medians too */
-static void time_kernels(const dbuf *B, int np, int T, int per_cell, int order, int reps,
-                         double *fwd_ms, double *bwd_ms, double *tot_ms) {
+static void time_kernels(const dbuf *B, int np, int T, int per_cell, int order,
+                         const lac_cuda_sw_opts *ko, int reps, double *fwd_ms, double *bwd_ms,
+                         double *tot_ms) {
   lac_cuda_sw_dims dims[MAXP];
   for (int p = 0; p < np; p++) {
     dims[p].off = (long long)p * T * T;
@@ -107,10 +107,10 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int order, 
   double f[64], b[64], t[64];
   for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
     CK(cudaEventRecord(e0, 0));
-    CK(lac_cuda_sw_forward(np, B->dims, T, order, tau, per_cell, B->S, go, ge, B->M, B->X, B->Y,
-                           B->V, B->vstat, NULL));
+    CK(lac_cuda_sw_forward(np, B->dims, T, order, ko, tau, per_cell, B->S, go, ge, B->M, B->X,
+                           B->Y, B->V, B->vstat, NULL));
     CK(cudaEventRecord(e1, 0));
-    CK(lac_cuda_sw_backward(np, B->dims, T, order, tau, per_cell, go, ge, B->M, B->X, B->Y,
+    CK(lac_cuda_sw_backward(np, B->dims, T, order, ko, tau, per_cell, go, ge, B->M, B->X, B->Y,
                             B->vstat, B->gV, B->gM, B->dS, dgo, dge, B->work, NULL));
     CK(cudaEventRecord(e2, 0));
     CK(cudaEventSynchronize(e2));
@@ -306,7 +306,7 @@ int main(int argc, char **argv) {
       for (int per_cell = 1; per_cell >= 0; per_cell--) {
         /* variants (row-major): 0 one warp per pair; 1, 2 strip widths 8/4, 4/4 (--tune); 3,
          * 4, 5 several warps per pair: 2, 4 and (up to 64 pairs) 8; then the default warps
-         * (those lac_cuda_sw_warps(0) picks for this shape): 6 row-major (one of the
+         * (those the default settings pick for this shape): 6 row-major (one of the
          * variants, not timed again) with the end-to-end time, 7 every per-cell buffer in the
          * warp's order; 8 "best": the order lac_cuda_sw_best_order picks (6 or 7, not timed
          * again); 9 the warp's order with the X edges (T > 128: narrower pairs keep all of X) */
@@ -318,14 +318,16 @@ int main(int argc, char **argv) {
           if (v == 9 && T <= 128) continue;
           if (v == 5 && np > 64) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
-          lac_cuda_sw_tune(fw, bw);
-          lac_cuda_sw_warps(v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0);
+          lac_cuda_sw_opts ko = lac_cuda_sw_default_opts();
+          ko.fwd_wmax = fw;
+          ko.bwd_wmax = bw;
+          ko.warps = v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0;
           const int order = v == 7   ? LAC_CUDA_SW_CELLS
                             : v == 8 ? lac_cuda_sw_best_order(np, T)
                             : v == 9 ? LAC_CUDA_SW_CELLS_XEDGE
                                      : LAC_CUDA_SW_ROWS;
           static const char *const oname[] = {"rows", "cells", "xedge"};
-          const int warps = lac_cuda_sw_launch_warps(np, T, per_cell);
+          const int warps = lac_cuda_sw_launch_warps(&ko, np, T, per_cell);
           double f = NAN, b = NAN, tot = NAN, e2e = NAN;
           if (v == 8) {
             const int o = order == LAC_CUDA_SW_CELLS;
@@ -341,11 +343,11 @@ int main(int argc, char **argv) {
           }
           if (isnan(tot)) {
             /* reps: enough for ~0.3 s of kernels, 3..25 */
-            time_kernels(&B, np, T, per_cell, order, 3, &f, &b, &tot);
+            time_kernels(&B, np, T, per_cell, order, &ko, 3, &f, &b, &tot);
             int reps = (int)(300.0 / (tot + 1e-3));
             reps = reps < 3 ? 3 : reps > 25 ? 25 : reps;
             if (quick) reps = 3;
-            time_kernels(&B, np, T, per_cell, order, reps, &f, &b, &tot);
+            time_kernels(&B, np, T, per_cell, order, &ko, reps, &f, &b, &tot);
           }
           if (fw == 8 && bw == 8 && v < 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
           if (v == 6 || v == 7) of[v == 7] = f, ob[v == 7] = b, ot[v == 7] = tot;
@@ -372,8 +374,6 @@ int main(int argc, char **argv) {
       }
     }
   }
-  lac_cuda_sw_tune(8, 8);
-  lac_cuda_sw_warps(0);
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) cudaFree(*slots[k]);
   for (size_t k = 0; k < sizeof small / sizeof small[0]; k++) cudaFree(*small[k]);
   cudaFree(B.work);

@@ -21,10 +21,10 @@ int lac_cuda_epilogue(float *y, int cout, size_t plane, const float *b, const fl
  * Packed layout of a batch.  Every per-cell buffer (S, per-cell go/ge, M, X, Y, gM, dS, per-cell
  * dgo/dge) holds pair p's [n][ld] block at dims[p].off floats: cell (i, j) of pair p is
  * buf[off + i * ld + j] in the row-major order (the launch's `order`, below, may put the cells
- * of the block elsewhere; X and Y: the same block, in the order lac_cuda_sw_layout and `order`
- * say; only the backward reads them).  Rules: 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a
- * multiple of 8; off a multiple of 4 (with the buffer 16-byte aligned, as cudaMalloc gives);
- * blocks do not overlap.
+ * of the block elsewhere; X and Y: the same block, in the order
+ * lac_cuda_sw_opts.skew_min_pairs and `order` say; only the backward reads them).  Rules:
+ * 1 <= n, m <= LAC_CUDA_SW_MAX_LEN; ld >= m and a multiple of 8; off a multiple of 4 (with the
+ * buffer 16-byte aligned, as cudaMalloc gives); blocks do not overlap.
  * Columns m .. ld-1 are padding: read as inputs (any finite or not value: they never reach a
  * result) and written with unspecified values (dS, dgo, dge: 0). Per-pair buffers (V, gV, scalar
  * go/ge, scalar dgo/dge) hold one float per pair; vstat holds 2 per pair (max M, 1 / sum exp((M -
@@ -47,7 +47,7 @@ typedef struct {
  * `order`; a forward and its backward take the same):
  *   LAC_CUDA_SW_ROWS  row-major: cell (i, j) of pair p at buf[dims[p].off + i * ld + j];
  *   LAC_CUDA_SW_CELLS the warp's order, the one the X and Y tables use from
- *                     lac_cuda_sw_layout's pair count on: cell (i, j) of pair p at
+ *                     lac_cuda_sw_opts.skew_min_pairs on: cell (i, j) of pair p at
  *                     buf[dims[p].off + lac_cuda_sw_cell_index(&dims[p], i, j)] (padding cells
  *                     included: the map is a bijection of the pair's n x ld block), so that every
  *                     access of a warp to them is one contiguous run.
@@ -63,54 +63,65 @@ typedef struct {
  * lac_cuda_sw_best_order does not pick it. */
 #define LAC_CUDA_SW_CELLS_XEDGE 2
 
+/* A launch's settings (tests and benchmarks; NULL in a launcher = lac_cuda_sw_default_opts,
+ * the settings the H100 measurements in docs/BENCHMARKS.md support).  Results are the same up
+ * to float rounding whatever they are (V and the scalar penalties' gradients sum their terms
+ * in an order that follows the strips); speed and registers differ.  A forward and its
+ * backward may differ in them, except skew_min_pairs. */
+typedef struct lac_cuda_sw_opts {
+  int fwd_wmax, bwd_wmax; /* the largest strip width of each direction: 8 (default) or 4 */
+  int warps;              /* warps per pair: 0 (default: from the launch's pair count, widest
+                             pair and gap kind: up to 4 warps for few long pairs, 2 for a few
+                             hundred pairs of 512 columns or more, else 1; kernels/sw_affine.cu,
+                             sw_launch_warps), or always 1 (the one-warp kernels), 2, 4 or 8
+                             (the several-warp kernels: a pair's bands run at the same time on
+                             the block's warps) */
+  int skew_min_pairs;     /* LAC_CUDA_SW_ROWS launches of at least this many pairs keep the X
+                             and Y tables in the warp's order (kernels/sw_affine.cu, xy_at):
+                             default 512, 0 = always */
+} lac_cuda_sw_opts;
+lac_cuda_sw_opts lac_cuda_sw_default_opts(void);
+/* 1 when o is not NULL and every field holds an allowed value, else 0 */
+int lac_cuda_sw_opts_valid(const lac_cuda_sw_opts *o);
+
 /* Forward: M, X, Y (every cell of each pair's block), V[p] and vstat[2p], 2p+1.  go, ge:
  * per cell (per_cell = 1) or one value per pair.  max_m: the largest dims[p].m of the launch,
  * a hint from which (with the pair count and the gap kind) the launch picks its warps per
  * pair (lac_cuda_sw_launch_warps); any value gives correct results, 0 gives one warp per
- * pair.  order: LAC_CUDA_SW_ROWS or LAC_CUDA_SW_CELLS (another value: cudaErrorInvalidValue,
- * nothing launched).  One block per pair (grid = n_pairs). */
+ * pair.  order: LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS or LAC_CUDA_SW_CELLS_XEDGE; opts: the
+ * launch's settings (NULL: the defaults).  Another order, or settings that
+ * lac_cuda_sw_opts_valid refuses: cudaErrorInvalidValue, nothing launched.  One block per pair
+ * (grid = n_pairs). */
 int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
-                        float tau, int per_cell, const float *S, const float *go,
-                        const float *ge, float *M, float *X, float *Y, float *V, float *vstat,
-                        void *stream);
+                        const lac_cuda_sw_opts *opts, float tau, int per_cell, const float *S,
+                        const float *go, const float *ge, float *M, float *X, float *Y, float *V,
+                        float *vstat, void *stream);
 
 /* Backward of L = sum_p gV[p] V[p] + sum gM .* M, from the forward's M, X, Y and vstat (same
- * dims, order, tau, per_cell, go, ge; max_m as in the forward, though the two may differ).
+ * dims, order, tau, per_cell, go, ge and opts->skew_min_pairs; max_m and the other settings
+ * as in the forward, though the two may differ).
  * gV (NULL = 0), gM (NULL = 0).  Outputs, each NULL to skip: dS per cell; dgo, dge per cell
  * (per_cell) or one per pair (the sum over the pair's cells). */
 int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
-                         float tau, int per_cell, const float *go, const float *ge,
-                         const float *M, const float *X, const float *Y, const float *vstat,
-                         const float *gV, const float *gM, float *dS, float *dgo, float *dge,
-                         float *work, void *stream);
+                         const lac_cuda_sw_opts *opts, float tau, int per_cell, const float *go,
+                         const float *ge, const float *M, const float *X, const float *Y,
+                         const float *vstat, const float *gV, const float *gM, float *dS,
+                         float *dgo, float *dge, float *work, void *stream);
 
 /* The same two on the CPU with host pointers: the kernels' per-lane code run for 32
  * emulated lanes in lock step (libm exp2f/log2f in place of the SFU).  For tests: proves the
- * wavefront, band and masking logic without a GPU.  Slow.  Return 0 (an invalid order:
- * cudaErrorInvalidValue, nothing computed). */
+ * wavefront, band and masking logic without a GPU.  Slow.  Return 0 (an invalid order or
+ * settings: cudaErrorInvalidValue, nothing computed). */
 int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                int order, float tau, int per_cell, const float *S,
-                                const float *go, const float *ge, float *M, float *X, float *Y,
-                                float *V, float *vstat);
+                                int order, const lac_cuda_sw_opts *opts, float tau, int per_cell,
+                                const float *S, const float *go, const float *ge, float *M,
+                                float *X, float *Y, float *V, float *vstat);
 int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                 int order, float tau, int per_cell, const float *go,
-                                 const float *ge, const float *M, const float *X,
-                                 const float *Y, const float *vstat, const float *gV,
-                                 const float *gM, float *dS, float *dgo, float *dge,
-                                 float *work);
-
-/* Test and benchmark hook: the largest strip width (4 or 8, default 8) of the forward and
- * of the backward, for the launchers and the emulation that follow (process-wide, not
- * thread-safe).  Results are the same up to float rounding; speed and registers differ.
- * Returns 0, or -1 (nothing changed) for other values. */
-int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax);
-
-/* From how many pairs a launch stores the forward's X and Y tables in the warp's order
- * (kernels/sw_affine.cu, xy_at) rather than row-major: default 512 (0 = always).  Only the
- * backward reads X and Y, and a forward and its backward must see the same setting and pair
- * count.  Process-wide like lac_cuda_sw_tune, for tests and benchmarks.  Returns 0, or -1
- * (nothing changed) for a negative count. */
-int lac_cuda_sw_layout(int skew_min_pairs);
+                                 int order, const lac_cuda_sw_opts *opts, float tau,
+                                 int per_cell, const float *go, const float *ge, const float *M,
+                                 const float *X, const float *Y, const float *vstat,
+                                 const float *gV, const float *gM, float *dS, float *dgo,
+                                 float *dge, float *work);
 
 /* the faster order (LAC_CUDA_SW_ROWS or LAC_CUDA_SW_CELLS) for a launch of n_pairs pairs, the
  * widest of max_m columns, as measured on an H100 with the default warps per pair
@@ -121,32 +132,25 @@ int lac_cuda_sw_best_order(int n_pairs, int max_m);
  * or not a valid shape (n, m >= 1, ld >= m and a multiple of 8) */
 long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j);
 
-/* Warps per pair: 0 (default: from the launch's pair count, widest pair and gap kind, as
- * measured on an H100: up to 4 warps for few long pairs, 2 for a few hundred pairs of 512
- * columns or more, else 1; kernels/sw_affine.cu, sw_launch_warps), or always 1 (the one-warp
- * kernels), 2, 4 or 8 (the several-warp kernels: the pair's bands run at the same time on the
- * block's warps).  Results are the same up to float rounding: V and the scalar penalties'
- * gradients sum their terms in an order that follows the strips.  Forward and backward may
- * differ in it.  Process-wide like lac_cuda_sw_tune, for tests and benchmarks.  Returns 0, or
- * -1 (nothing changed) for other values. */
-int lac_cuda_sw_warps(int warps);
 /* the warps per pair that a launch of n_pairs pairs, the widest of max_m columns, with
- * per-cell (1) or scalar (0) gaps uses now */
-int lac_cuda_sw_launch_warps(int n_pairs, int max_m, int per_cell);
+ * per-cell (1) or scalar (0) gaps and the settings opts (NULL: the defaults) uses; -1 for
+ * settings that lac_cuda_sw_opts_valid refuses */
+int lac_cuda_sw_launch_warps(const lac_cuda_sw_opts *opts, int n_pairs, int max_m, int per_cell);
 
 /* ---------------------------------------------------------------- CUDA backend scratch
  * (lib/cuda/cuda_backend.c; host side only, for lib/cuda/cuda_align.c and the tests).
  * A CUDA backend keeps one device buffer and one pinned host buffer, grow-only, freed by
  * lac_backend_free; lac_cuda_backend_scratch makes them at least dev_bytes / host_bytes
  * (growing waits for the backend's stream) and returns them with the backend's stream
- * (a cudaStream_t) and the poison flag.  Not thread-safe per backend: one caller at a time.
- * Returns a cudaError_t as int (0 = success). */
+ * (a cudaStream_t), the poison flag and the SW kernels' settings.  Not thread-safe per
+ * backend: one caller at a time.  Returns a cudaError_t as int (0 = success). */
 struct lac_backend;
 typedef struct {
   void *dev;    /* >= dev_bytes, 256-byte aligned */
   void *host;   /* pinned, >= host_bytes */
   void *stream; /* the backend's stream */
   int poison;   /* test hook: fill device outputs and tables with NaN before each run */
+  lac_cuda_sw_opts sw; /* the SW launches' settings (lac_cuda_backend_set_sw_opts) */
 } lac_cuda_scratch;
 int lac_cuda_backend_scratch(struct lac_backend *b, size_t dev_bytes, size_t host_bytes,
                              lac_cuda_scratch *out);
@@ -154,6 +158,12 @@ int lac_cuda_backend_scratch(struct lac_backend *b, size_t dev_bytes, size_t hos
  * set) before the kernels run, so a cell the kernels leave unwritten comes back as NaN
  * rather than as a stale value of an earlier call.  Off by default (the library path). */
 void lac_cuda_backend_set_poison(struct lac_backend *b, int on);
+/* Test and benchmark hook: the settings of this backend's SW launches from now on
+ * (lac_cuda_sw, and the CUDA aligners made on it after this call; NULL: the defaults, which a
+ * new backend starts with; the loss always runs with the defaults).  Returns 0, or -1
+ * (nothing changed) for settings that lac_cuda_sw_opts_valid refuses or a backend that is not
+ * a CUDA one. */
+int lac_cuda_backend_set_sw_opts(struct lac_backend *b, const lac_cuda_sw_opts *opts);
 
 /* ---------------------------------------------------------------- LAC loss pieces
  * (kernels/loss.cu, for lib/cuda/cuda_loss.c; semantics: include/lac/align.h, lac_loss).

@@ -6,7 +6,7 @@
  *
  * Design.  One warp (one 32-thread block) per pair.  The pair's columns are cut into bands of
  * 32*W columns, W = 1, 2, 4 or 8 chosen per pair from m (the smallest W with 32*W >= m, else
- * the largest allowed, 8 or 4 (lac_cuda_sw_tune), with several bands); bands run one after
+ * the largest allowed, 8 or 4 (lac_cuda_sw_opts), with several bands); bands run one after
  * the other, so no pair is padded beyond its own lengths.  In a band, lane l owns
  * the strip of W columns [band + l*W, band + l*W + W) and sweeps the rows: the forward runs
  * lane l on row s - l at step s (a wavefront along the anti-diagonal of the strips), computes
@@ -20,14 +20,15 @@
  * l-1 with __shfl_down_sync (lane 31 of an earlier band gets them from a per-pair scratch
  * that lane 0 of the later band wrote).  No block barriers; __syncwarp between bands.
  * Global loads of the next row are issued one step ahead (software prefetch).  Launches of
- * many pairs (lac_cuda_sw_layout, default 512) keep X and Y in the warp's order (xy_at) so
- * that a warp's stores and loads of them are contiguous; each kernel is built for both
- * orders (template SK), and the row-major build is the kernel as it was before that order.
+ * many pairs (lac_cuda_sw_opts.skew_min_pairs, default 512) keep X and Y in the warp's order
+ * (xy_at) so that a warp's stores and loads of them are contiguous; each kernel is built for
+ * both orders (template SK), and the row-major build is the kernel as it was before that
+ * order.
  * The order LAC_CUDA_SW_CELLS_XEDGE (SK 3) stores X only at every 8th column of the pairs
  * wider than 128 columns; the backward recomputes the rest (xe_at, BwdLane's XE).
  * Where one warp per pair leaves the SMs short of warps (few pairs, or up to 1024 pairs of
  * 512 columns or more with scalar gaps) the same lanes run on several warps per pair, their
- * bands at the same time (sw_launch_warps, lac_cuda_sw_warps; "several warps per pair"
+ * bands at the same time (sw_launch_warps, lac_cuda_sw_opts.warps; "several warps per pair"
  * below).
  *
  * Numerics: smax_t(v) = mx + t ln2 log2(sum_k 2^((v_k - mx) log2e / t)) with the ex2 / lg2 /
@@ -61,22 +62,21 @@
 #else
 #define SW_UNROLL /* the host compiler's own choice */
 #endif
-/* The largest strip width of each direction: 8 (default) or 4, lac_cuda_sw_tune.  Registers
- * (nvcc 13.0 -Xptxas -v, sm_90, scalar / per-cell gaps): forward 80 / 128 at 8, 64 / 80 at
- * 4; backward 241 / 255 at 8, 128 / 155 at 4; no spills, no stack (the row-major builds;
- * in the warp's order: forward 96 / 128 at 8, 64 / 96 at 4; backward 255 / 255 at 8,
- * 128 / 163 at 4). */
-static int sw_fwd_wmax = 8, sw_bwd_wmax = 8;
-/* Launches of at least this many pairs store X and Y in the warp's order (xy_at), smaller
- * ones row-major (lac_cuda_sw_layout).  Measured on one H200, same call (docs/BENCHMARKS.md):
- * at 1024 and 4096 pairs, where Nsight Compute showed the kernels bound by L2 requests (L2
- * 80 %, DRAM 36 %), the warp's order made forward + backward 1.2-1.7x faster (per-cell
- * gaps, T = 64 and 256; scalar gaps 0.97-1.7x); at 8 and 256 pairs, where one or two warps
- * per SM wait on their own instruction latency, its address arithmetic made it 0.8-0.95x. */
-static int sw_skew_pairs = 512;
-/* Warps per pair (mw_plan): 1 = the one-warp kernels, 2, 4 or 8, or 0 (the default) = by the
- * launch's shape (sw_launch_warps; lac_cuda_sw_warps). */
-static int sw_warps = 0;
+/* The launch settings (lac_cuda_sw_opts, passed with every launch; no process-wide state).
+ * Their defaults (lac_cuda_sw_default_opts):
+ * - the largest strip width of each direction, 8 (or 4).  Registers (nvcc 13.0 -Xptxas -v,
+ *   sm_90, scalar / per-cell gaps): forward 80 / 128 at 8, 64 / 80 at 4; backward 241 / 255
+ *   at 8, 128 / 155 at 4; no spills, no stack (the row-major builds; in the warp's order:
+ *   forward 96 / 128 at 8, 64 / 96 at 4; backward 255 / 255 at 8, 128 / 163 at 4);
+ * - row-major launches of at least 512 pairs store X and Y in the warp's order (xy_at),
+ *   smaller ones row-major.  Measured on one H200, same call (docs/BENCHMARKS.md): at 1024
+ *   and 4096 pairs, where Nsight Compute showed the kernels bound by L2 requests (L2 80 %,
+ *   DRAM 36 %), the warp's order made forward + backward 1.2-1.7x faster (per-cell gaps,
+ *   T = 64 and 256; scalar gaps 0.97-1.7x); at 8 and 256 pairs, where one or two warps per
+ *   SM wait on their own instruction latency, its address arithmetic made it 0.8-0.95x;
+ * - warps per pair (mw_plan) 0 = by the launch's shape (sw_launch_warps), else 1 (the
+ *   one-warp kernels), 2, 4 or 8. */
+#define SW_SKEW_PAIRS 512
 
 namespace {
 
@@ -261,8 +261,8 @@ SW_HD int lanes_used(int m, int b, int W) {
  * Small launches leave most of the GPU idle, and one warp per pair waits on its own
  * instruction latency (docs/BENCHMARKS.md; the launches' default picks K from their shape,
  * sw_launch_warps).  The several-warp kernels give each pair K warps
- * (a block of 32 K threads, lac_cuda_sw_warps): band b runs on warp b mod K (backward: the
- * bands in the reverse order), and the warps run their bands at the same time, band b
+ * (a block of 32 K threads, lac_cuda_sw_opts.warps): band b runs on warp b mod K (backward:
+ * the bands in the reverse order), and the warps run their bands at the same time, band b
  * SW_MW_LEAD steps behind band b - 1, all warps stepping together with one block barrier per
  * step.  The hand-over between bands is the one-warp kernels' own, through global memory: the
  * forward's lane 0 reads the earlier band's last column from the M, X, Y tables, the
@@ -1312,18 +1312,40 @@ void bwd_pair_emu_mw(const Pair &P, double *sgo, double *sge) {
 
 /* the order of a launch's tables and buffers (the kernels' SK, pair_shape): every per-cell
  * buffer in the warp's order when the caller keeps them so (order LAC_CUDA_SW_CELLS; 3: with
- * the X edges, LAC_CUDA_SW_CELLS_XEDGE), else X and Y from sw_skew_pairs pairs on */
-static int sw_launch_order(int n_pairs, int order) {
+ * the X edges, LAC_CUDA_SW_CELLS_XEDGE), else X and Y from o.skew_min_pairs pairs on */
+static int sw_launch_order(const lac_cuda_sw_opts &o, int n_pairs, int order) {
   if (order == LAC_CUDA_SW_CELLS_XEDGE) return 3;
-  return order == LAC_CUDA_SW_CELLS ? 2 : n_pairs >= sw_skew_pairs;
+  return order == LAC_CUDA_SW_CELLS ? 2 : n_pairs >= o.skew_min_pairs;
 }
 static bool sw_order_ok(int order) {
   return order == LAC_CUDA_SW_ROWS || order == LAC_CUDA_SW_CELLS ||
          order == LAC_CUDA_SW_CELLS_XEDGE;
 }
 
+extern "C" lac_cuda_sw_opts lac_cuda_sw_default_opts(void) {
+  lac_cuda_sw_opts o;
+  o.fwd_wmax = o.bwd_wmax = 8;
+  o.warps = 0;
+  o.skew_min_pairs = SW_SKEW_PAIRS;
+  return o;
+}
+
+extern "C" int lac_cuda_sw_opts_valid(const lac_cuda_sw_opts *o) {
+  return o && (o->fwd_wmax == 4 || o->fwd_wmax == 8) && (o->bwd_wmax == 4 || o->bwd_wmax == 8) &&
+         (o->warps == 0 || o->warps == 1 || o->warps == 2 || o->warps == 4 ||
+          o->warps == SW_MW_MAX) &&
+         o->skew_min_pairs >= 0;
+}
+
+/* a launch's settings: *opts, or the defaults for NULL; false (nothing to launch) for an
+ * invalid order or settings */
+static bool sw_launch_args(int order, const lac_cuda_sw_opts *opts, lac_cuda_sw_opts *o) {
+  *o = opts ? *opts : lac_cuda_sw_default_opts();
+  return sw_order_ok(order) && lac_cuda_sw_opts_valid(o);
+}
+
 /* warps per pair of a launch of n_pairs pairs, the widest with max_m columns
- * (lac_cuda_sw_warps): the setting, or with 0 the rule that the H100 measurements in
+ * (lac_cuda_sw_opts.warps): the setting, or with 0 the rule that the H100 measurements in
  * docs/BENCHMARKS.md support (bench_sw_cuda, every row timed with 1, 2, 4 and 8 warps).  More
  * warps pay where one warp per pair leaves the SMs short of warps and each warp keeps a wide
  * band: up to 4 warps for at most 64 pairs while a warp keeps 128 columns (8 pairs: 1.05-1.15x
@@ -1331,8 +1353,8 @@ static bool sw_order_ok(int order) {
  * pairs, and for at most 1024 pairs with scalar gaps, while a warp keeps 256 columns (256
  * pairs: 1.12-1.34x at T = 512 and 1024, where 4 warps measured 0.82-1.27x; 1024 pairs of
  * 512^2: 1.27x scalar, 0.92x per-cell); one warp otherwise (4096 pairs: 0.22-0.59x). */
-static int sw_launch_warps(int n_pairs, int max_m, int per_cell) {
-  if (sw_warps) return sw_warps;
+static int sw_launch_warps(const lac_cuda_sw_opts &o, int n_pairs, int max_m, int per_cell) {
+  if (o.warps) return o.warps;
   const int cap = n_pairs <= 64 ? 4 : n_pairs <= 256 || (n_pairs <= 1024 && !per_cell) ? 2 : 1;
   const int cols = n_pairs <= 64 ? 128 : 256; /* the fewest columns per warp */
   int K = 1;
@@ -1341,13 +1363,15 @@ static int sw_launch_warps(int n_pairs, int max_m, int per_cell) {
 }
 
 extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
-                                   float tau, int per_cell, const float *S, const float *go,
-                                   const float *ge, float *M, float *X, float *Y, float *V,
-                                   float *vstat, void *stream) {
-  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
+                                   const lac_cuda_sw_opts *opts, float tau, int per_cell,
+                                   const float *S, const float *go, const float *ge, float *M,
+                                   float *X, float *Y, float *V, float *vstat, void *stream) {
+  lac_cuda_sw_opts o;
+  if (!sw_launch_args(order, opts, &o)) return (int)cudaErrorInvalidValue;
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(o, n_pairs, order);
+  const int K = sw_launch_warps(o, n_pairs, max_m, per_cell);
 #define SW_LAUNCH_F(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1365,10 +1389,10 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
     else SW_LAUNCH_F(pc, fw, 0);                    \
   } while (0)
   if (per_cell) {
-    if (sw_fwd_wmax == 4) SW_LAUNCH_F2(true, 4);
+    if (o.fwd_wmax == 4) SW_LAUNCH_F2(true, 4);
     else SW_LAUNCH_F2(true, 8);
   } else {
-    if (sw_fwd_wmax == 4) SW_LAUNCH_F2(false, 4);
+    if (o.fwd_wmax == 4) SW_LAUNCH_F2(false, 4);
     else SW_LAUNCH_F2(false, 8);
   }
 #undef SW_LAUNCH_F2
@@ -1377,14 +1401,17 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
 }
 
 extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
-                                    float tau, int per_cell, const float *go, const float *ge,
-                                    const float *M, const float *X, const float *Y,
-                                    const float *vstat, const float *gV, const float *gM, float *dS,
-                                    float *dgo, float *dge, float *work, void *stream) {
-  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
+                                    const lac_cuda_sw_opts *opts, float tau, int per_cell,
+                                    const float *go, const float *ge, const float *M,
+                                    const float *X, const float *Y, const float *vstat,
+                                    const float *gV, const float *gM, float *dS, float *dgo,
+                                    float *dge, float *work, void *stream) {
+  lac_cuda_sw_opts o;
+  if (!sw_launch_args(order, opts, &o)) return (int)cudaErrorInvalidValue;
   if (n_pairs <= 0) return 0;
   cudaStream_t st = (cudaStream_t)stream;
-  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
+  const int skew = sw_launch_order(o, n_pairs, order);
+  const int K = sw_launch_warps(o, n_pairs, max_m, per_cell);
 #define SW_LAUNCH_B(pc, fw, sk)                                                                \
   do {                                                                                         \
     if (K > 1)                                                                                 \
@@ -1402,10 +1429,10 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
     else SW_LAUNCH_B(pc, fw, 0);                    \
   } while (0)
   if (per_cell) {
-    if (sw_bwd_wmax == 4) SW_LAUNCH_B2(true, 4);
+    if (o.bwd_wmax == 4) SW_LAUNCH_B2(true, 4);
     else SW_LAUNCH_B2(true, 8);
   } else {
-    if (sw_bwd_wmax == 4) SW_LAUNCH_B2(false, 4);
+    if (o.bwd_wmax == 4) SW_LAUNCH_B2(false, 4);
     else SW_LAUNCH_B2(false, 8);
   }
 #undef SW_LAUNCH_B2
@@ -1414,17 +1441,20 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
 }
 
 extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                           int order, float tau, int per_cell, const float *S,
-                                           const float *go, const float *ge, float *M, float *X,
-                                           float *Y, float *V, float *vstat) {
-  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
-  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
+                                           int order, const lac_cuda_sw_opts *opts, float tau,
+                                           int per_cell, const float *S, const float *go,
+                                           const float *ge, float *M, float *X, float *Y,
+                                           float *V, float *vstat) {
+  lac_cuda_sw_opts o;
+  if (!sw_launch_args(order, opts, &o)) return (int)cudaErrorInvalidValue;
+  const int skew = sw_launch_order(o, n_pairs, order);
+  const int K = sw_launch_warps(o, n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_pair(dims[p], tau, p, per_cell, skew, S, go, ge, M, X, Y);
     P.wk = K;
     float mx;
     double sum;
-    const int W = K > 1 ? mw_pick_w(P.m, K, sw_fwd_wmax) : sw_pick_w(P.m, sw_fwd_wmax);
+    const int W = K > 1 ? mw_pick_w(P.m, K, o.fwd_wmax) : sw_pick_w(P.m, o.fwd_wmax);
 #define SW_EMU_F(w)                                                                      \
   if (K > 1 && per_cell) fwd_pair_emu_mw<w, true>(P, &mx, &sum);                         \
   else if (K > 1) fwd_pair_emu_mw<w, false>(P, &mx, &sum);                               \
@@ -1441,19 +1471,21 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
 }
 
 extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m,
-                                            int order, float tau, int per_cell, const float *go,
-                                            const float *ge, const float *M, const float *X,
-                                            const float *Y, const float *vstat, const float *gV,
-                                            const float *gM, float *dS, float *dgo, float *dge,
-                                            float *work) {
-  if (!sw_order_ok(order)) return (int)cudaErrorInvalidValue;
-  const int skew = sw_launch_order(n_pairs, order), K = sw_launch_warps(n_pairs, max_m, per_cell);
+                                            int order, const lac_cuda_sw_opts *opts, float tau,
+                                            int per_cell, const float *go, const float *ge,
+                                            const float *M, const float *X, const float *Y,
+                                            const float *vstat, const float *gV, const float *gM,
+                                            float *dS, float *dgo, float *dge, float *work) {
+  lac_cuda_sw_opts o;
+  if (!sw_launch_args(order, opts, &o)) return (int)cudaErrorInvalidValue;
+  const int skew = sw_launch_order(o, n_pairs, order);
+  const int K = sw_launch_warps(o, n_pairs, max_m, per_cell);
   for (int p = 0; p < n_pairs; p++) {
     Pair P = make_bwd_pair(dims[p], tau, p, per_cell, skew, go, ge, M, X, Y, vstat, gV, gM, dS,
                            dgo, dge, work);
     P.wk = K;
     double sgo = 0.0, sge = 0.0;
-    const int W = K > 1 ? mw_pick_w(P.m, K, sw_bwd_wmax) : sw_pick_w(P.m, sw_bwd_wmax);
+    const int W = K > 1 ? mw_pick_w(P.m, K, o.bwd_wmax) : sw_pick_w(P.m, o.bwd_wmax);
 #define SW_EMU_B2(w, xe)                                                                 \
   if (K > 1 && per_cell) bwd_pair_emu_mw<w, true, xe>(P, &sgo, &sge);                    \
   else if (K > 1) bwd_pair_emu_mw<w, false, xe>(P, &sgo, &sge);                          \
@@ -1499,25 +1531,8 @@ extern "C" long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, in
   return (long long)xy_at(pair_shape(*d, 2), i, j);
 }
 
-extern "C" int lac_cuda_sw_layout(int skew_min_pairs) {
-  if (skew_min_pairs < 0) return -1;
-  sw_skew_pairs = skew_min_pairs;
-  return 0;
-}
-
-extern "C" int lac_cuda_sw_tune(int fwd_wmax, int bwd_wmax) {
-  if ((fwd_wmax != 4 && fwd_wmax != 8) || (bwd_wmax != 4 && bwd_wmax != 8)) return -1;
-  sw_fwd_wmax = fwd_wmax;
-  sw_bwd_wmax = bwd_wmax;
-  return 0;
-}
-
-extern "C" int lac_cuda_sw_warps(int warps) {
-  if (warps != 0 && warps != 1 && warps != 2 && warps != 4 && warps != SW_MW_MAX) return -1;
-  sw_warps = warps;
-  return 0;
-}
-
-extern "C" int lac_cuda_sw_launch_warps(int n_pairs, int max_m, int per_cell) {
-  return sw_launch_warps(n_pairs, max_m, per_cell);
+extern "C" int lac_cuda_sw_launch_warps(const lac_cuda_sw_opts *opts, int n_pairs, int max_m,
+                                        int per_cell) {
+  const lac_cuda_sw_opts o = opts ? *opts : lac_cuda_sw_default_opts();
+  return lac_cuda_sw_opts_valid(&o) ? sw_launch_warps(o, n_pairs, max_m, per_cell) : -1;
 }

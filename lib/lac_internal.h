@@ -58,12 +58,13 @@ lac_status lac_cuda_sw(lac_backend *b, const lac_sw_options *opt, int n_pairs,
                        const float *const *gM, float *const *dS, float *const *dgo,
                        float *const *dge, lac_error *err);
 /* lac_cuda_sw with the kernels' CPU emulation in place of the device (no backend, no GPU):
- * the same packing and unpacking, host memory, outputs and tables NaN-filled first.  For
- * tests.  Slow. */
-lac_status lac_cuda_sw_emulated(const lac_sw_options *opt, int n_pairs, const lac_sw_pair *pairs,
-                                float *V, float *const *M, const float *gV,
-                                const float *const *gM, float *const *dS, float *const *dgo,
-                                float *const *dge, lac_error *err);
+ * the same packing and unpacking, host memory, outputs and tables NaN-filled first, the
+ * kernels' settings kopts (kernels/kernels.h; NULL: the defaults).  For tests.  Slow. */
+struct lac_cuda_sw_opts;
+lac_status lac_cuda_sw_emulated(const struct lac_cuda_sw_opts *kopts, const lac_sw_options *opt,
+                                int n_pairs, const lac_sw_pair *pairs, float *V, float *const *M,
+                                const float *gV, const float *const *gM, float *const *dS,
+                                float *const *dgo, float *const *dge, lac_error *err);
 /* The LAC loss on the CUDA backend b (lib/cuda/cuda_loss.c): same arguments, semantics and
  * outputs as lac_loss (host pointers), masks included; every step on the device between one
  * upload and one download (kernels/loss.cu, cuBLAS, the SW kernels), in the backend's

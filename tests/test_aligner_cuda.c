@@ -415,7 +415,7 @@ static void check_batch(lac_aligner *cu, lac_aligner *cpu, lac_backend *gpu, sco
     const lac_status st =
         gpu ? lac_cuda_sw(gpu, &opt, B.np, B.pairs, V1, M1, G[0].gV,
                           (const float *const *)G[0].gM, O1.dS, O1.dgo, O1.dge, &err)
-            : lac_cuda_sw_emulated(&opt, B.np, B.pairs, V1, M1, G[0].gV,
+            : lac_cuda_sw_emulated(NULL, &opt, B.np, B.pairs, V1, M1, G[0].gV,
                                    (const float *const *)G[0].gM, O1.dS, O1.dgo, O1.dge, &err);
     CHECK_OK(st, &err);
     int same = 1;

@@ -303,12 +303,13 @@ static double now(void) {
 
 typedef lac_status (*runner)(void *ctx, const batch *B, lac_error *err);
 
+/* ctx: the run's kernel settings (lac_cuda_sw_opts) */
 static lac_status run_emu(void *ctx, const batch *B, lac_error *err) {
-  (void)ctx;
   lac_sw_options o = {B->tau, B->per_cell};
-  return lac_cuda_sw_emulated(&o, B->np, B->pairs, B->V, B->M, B->gV, (const float *const *)B->gM,
-                              B->dS, B->dgo, B->dge, err);
+  return lac_cuda_sw_emulated((const lac_cuda_sw_opts *)ctx, &o, B->np, B->pairs, B->V, B->M,
+                              B->gV, (const float *const *)B->gM, B->dS, B->dgo, B->dge, err);
 }
+/* ctx: the backend, with the run's kernel settings (lac_cuda_backend_set_sw_opts) */
 static lac_status run_gpu(void *ctx, const batch *B, lac_error *err) {
   lac_sw_options o = {B->tau, B->per_cell};
   return lac_cuda_sw((lac_backend *)ctx, &o, B->np, B->pairs, B->V, B->M, B->gV,
@@ -319,9 +320,11 @@ static lac_status run_gpu(void *ctx, const batch *B, lac_error *err) {
  * (warps): the default picks them from a launch's shape, and V, vstat (thus dS) and the
  * scalar penalties' gradients sum their terms in an order that follows the strips, so a pair
  * alone under the default may differ from the batch in the last bits.  The caller restores
- * its lac_cuda_sw_warps setting. */
-static void check_single(lac_backend *gpu, batch *B, int warps) {
-  lac_cuda_sw_warps(warps);
+ * the backend's settings. */
+static void check_single(lac_backend *gpu, batch *B, const lac_cuda_sw_opts *run, int warps) {
+  lac_cuda_sw_opts ko = *run;
+  ko.warps = warps;
+  CHECK(lac_cuda_backend_set_sw_opts(gpu, &ko) == 0, "lac_cuda_backend_set_sw_opts");
   const int pick[3] = {0, 16, B->np - 1};
   for (int t = 0; t < 3; t++) {
     const int p = pick[t];
@@ -354,7 +357,8 @@ static const char *co_name[CO_N] = {"S", "go", "ge", "gM", "M", "X", "Y", "dS", 
 typedef struct {
   lac_cuda_sw_dims *dims;
   size_t cells, wfloats;
-  int max_m, order; /* LAC_CUDA_SW_ROWS or LAC_CUDA_SW_CELLS */
+  int max_m, order; /* LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS or LAC_CUDA_SW_CELLS_XEDGE */
+  lac_cuda_sw_opts ko; /* the run's kernel settings */
   float *h[CO_N]; /* host buffers; per pair (np floats) for go, ge, dgo, dge of scalar gaps */
   float *V, *vstat, *gV, *work;
 } co_pack;
@@ -370,9 +374,10 @@ static size_t co_at(const lac_cuda_sw_dims *d, int order, int i, int j) {
          (order ? (size_t)lac_cuda_sw_cell_index(d, i, j) : (size_t)i * d->ld + j);
 }
 
-static void co_pack_make(const batch *B, int order, co_pack *K) {
+static void co_pack_make(const batch *B, int order, const lac_cuda_sw_opts *ko, co_pack *K) {
   memset(K, 0, sizeof *K);
   K->order = order;
+  K->ko = *ko;
   K->dims = calloc((size_t)B->np, sizeof *K->dims);
   for (int p = 0; p < B->np; p++) {
     const int n = B->pairs[p].n, m = B->pairs[p].m, ld = (m + 7) & ~7;
@@ -420,14 +425,14 @@ static void co_pack_free(co_pack *K) {
 static int co_run(const batch *B, co_pack *K, int gpu) {
   const int np = B->np, pc = B->per_cell;
   if (!gpu) {
-    const int ef = lac_cuda_sw_emulate_forward(np, K->dims, K->max_m, K->order, B->tau, pc,
-                                               K->h[CO_S], K->h[CO_GO], K->h[CO_GE], K->h[CO_M],
+    const int ef = lac_cuda_sw_emulate_forward(np, K->dims, K->max_m, K->order, &K->ko, B->tau,
+                                               pc, K->h[CO_S], K->h[CO_GO], K->h[CO_GE], K->h[CO_M],
                                                K->h[CO_X], K->h[CO_Y], K->V, K->vstat);
     const int eb = ef ? ef
                       : lac_cuda_sw_emulate_backward(
-                            np, K->dims, K->max_m, K->order, B->tau, pc, K->h[CO_GO], K->h[CO_GE],
-                            K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->vstat, K->gV, K->h[CO_GM],
-                            K->h[CO_DS], K->h[CO_DGO], K->h[CO_DGE], K->work);
+                            np, K->dims, K->max_m, K->order, &K->ko, B->tau, pc, K->h[CO_GO],
+                            K->h[CO_GE], K->h[CO_M], K->h[CO_X], K->h[CO_Y], K->vstat, K->gV,
+                            K->h[CO_GM], K->h[CO_DS], K->h[CO_DGO], K->h[CO_DGE], K->work);
     if (eb) fprintf(stderr, "test_sw_cuda: cell order emulation refused: %d\n", eb);
     return eb != 0;
   }
@@ -448,10 +453,12 @@ static int co_run(const batch *B, co_pack *K, int gpu) {
   CO_CK(cudaMalloc((void **)&dw, sizeof(float) * K->wfloats));
   CO_CK(cudaMemcpy(ddims, K->dims, sizeof *ddims * (size_t)np, cudaMemcpyHostToDevice));
   CO_CK(cudaMemcpy(dgV, K->gV, sizeof(float) * (size_t)np, cudaMemcpyHostToDevice));
-  CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_S],
+  CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, K->order, &K->ko, B->tau, pc,
+                                         d[CO_S],
                                          d[CO_GO], d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dV, dvs,
                                          NULL));
-  CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, K->order, B->tau, pc, d[CO_GO],
+  CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, K->order, &K->ko, B->tau, pc,
+                                          d[CO_GO],
                                           d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dvs, dgV, d[CO_GM],
                                           d[CO_DS], d[CO_DGO], d[CO_DGE], dw, NULL));
   CO_CK(cudaDeviceSynchronize());
@@ -492,40 +499,69 @@ static void check_cell_index(void) {
   CHECK(lac_cuda_sw_cell_index(&odd, 0, 0) == -1, "lac_cuda_sw_cell_index: ld 12 not refused");
 }
 
-/* an order other than LAC_CUDA_SW_ROWS / _CELLS / _CELLS_XEDGE: cudaErrorInvalidValue from the
- * launchers (on the GPU) and their emulation, with nothing written */
+/* an order other than LAC_CUDA_SW_ROWS / _CELLS / _CELLS_XEDGE, or kernel settings out of
+ * range: cudaErrorInvalidValue from the launchers (on the GPU) and their emulation, with
+ * nothing written; NULL settings run with the defaults */
 static void check_order_refused(int gpu) {
   const lac_cuda_sw_dims d = {0, 0, 2, 3, 8, 0};
   float S[16] = {0}, M[16], X[16], Y[16], dS[16], go = 1.0f, ge = 0.5f, V = -7.0f, vs[2] = {0},
         dgo = 0, dge = 0, work[20];
   for (int t = 0; t < 16; t++) M[t] = dS[t] = -7.0f;
-  for (int bad = -1; bad <= 3; bad += 4) {
-    const int ef = lac_cuda_sw_emulate_forward(1, &d, 3, bad, 1.0f, 0, S, &go, &ge, M, X, Y, &V,
-                                               vs);
-    const int eb = lac_cuda_sw_emulate_backward(1, &d, 3, bad, 1.0f, 0, &go, &ge, M, X, Y, vs,
-                                                NULL, NULL, dS, &dgo, &dge, work);
+  const lac_cuda_sw_opts def = lac_cuda_sw_default_opts();
+  lac_cuda_sw_opts bad_ko[5] = {def, def, def, def, def};
+  bad_ko[0].fwd_wmax = 6;
+  bad_ko[1].bwd_wmax = 2;
+  bad_ko[2].warps = 3;
+  bad_ko[3].warps = 16;
+  bad_ko[4].skew_min_pairs = -1;
+  for (int t = 0; t < 7; t++) {
+    /* t < 2: orders -1 and 3 with the defaults; then valid orders with bad settings */
+    const int order = t == 0 ? -1 : t == 1 ? 3 : (t % 3);
+    const lac_cuda_sw_opts *ko = t < 2 ? NULL : &bad_ko[t - 2];
+    const int ef = lac_cuda_sw_emulate_forward(1, &d, 3, order, ko, 1.0f, 0, S, &go, &ge, M, X,
+                                               Y, &V, vs);
+    const int eb = lac_cuda_sw_emulate_backward(1, &d, 3, order, ko, 1.0f, 0, &go, &ge, M, X, Y,
+                                                vs, NULL, NULL, dS, &dgo, &dge, work);
     CHECK(ef == (int)cudaErrorInvalidValue && eb == (int)cudaErrorInvalidValue && V == -7.0f &&
               M[0] == -7.0f && dS[0] == -7.0f,
-          "emulation with order %d: %d / %d (expected cudaErrorInvalidValue), outputs %s", bad,
-          ef, eb, V == -7.0f && M[0] == -7.0f && dS[0] == -7.0f ? "kept" : "written");
+          "emulation with order %d, settings %d: %d / %d (expected cudaErrorInvalidValue), "
+          "outputs %s", order, t - 2, ef, eb,
+          V == -7.0f && M[0] == -7.0f && dS[0] == -7.0f ? "kept" : "written");
     if (gpu) {
       /* refused before anything touches the (here host) pointers */
-      const int gf = lac_cuda_sw_forward(1, &d, 3, bad, 1.0f, 0, S, &go, &ge, M, X, Y, &V, vs,
-                                         NULL);
-      const int gb = lac_cuda_sw_backward(1, &d, 3, bad, 1.0f, 0, &go, &ge, M, X, Y, vs, NULL,
-                                          NULL, dS, &dgo, &dge, work, NULL);
+      const int gf = lac_cuda_sw_forward(1, &d, 3, order, ko, 1.0f, 0, S, &go, &ge, M, X, Y, &V,
+                                         vs, NULL);
+      const int gb = lac_cuda_sw_backward(1, &d, 3, order, ko, 1.0f, 0, &go, &ge, M, X, Y, vs,
+                                          NULL, NULL, dS, &dgo, &dge, work, NULL);
       CHECK(gf == (int)cudaErrorInvalidValue && gb == (int)cudaErrorInvalidValue,
-            "launchers with order %d: %d / %d, expected cudaErrorInvalidValue", bad, gf, gb);
+            "launchers with order %d, settings %d: %d / %d, expected cudaErrorInvalidValue",
+            order, t - 2, gf, gb);
     }
+    if (t >= 2)
+      CHECK(!lac_cuda_sw_opts_valid(ko) && lac_cuda_sw_launch_warps(ko, 8, 1024, 1) == -1,
+            "settings %d accepted", t - 2);
   }
+  CHECK(!lac_cuda_sw_opts_valid(NULL) && lac_cuda_sw_opts_valid(&def) && def.fwd_wmax == 8 &&
+            def.bwd_wmax == 8 && def.warps == 0 && def.skew_min_pairs == 512,
+        "lac_cuda_sw_default_opts: %d/%d, warps %d, skew from %d", def.fwd_wmax, def.bwd_wmax,
+        def.warps, def.skew_min_pairs);
+  /* the defaults with NULL: the same bits as with the default settings given */
+  float V2 = -7.0f, M2[16], X2[16], Y2[16], vs2[2];
+  const int e1 = lac_cuda_sw_emulate_forward(1, &d, 3, 0, NULL, 1.0f, 0, S, &go, &ge, M, X, Y, &V,
+                                             vs);
+  const int e2 = lac_cuda_sw_emulate_forward(1, &d, 3, 0, &def, 1.0f, 0, S, &go, &ge, M2, X2, Y2,
+                                             &V2, vs2);
+  CHECK(e1 == 0 && e2 == 0 && memcmp(&V, &V2, sizeof V) == 0 && memcmp(M, M2, 3 * sizeof *M) == 0,
+        "emulated forward with NULL settings: %d, with the defaults: %d, V %g / %g", e1, e2,
+        (double)V, (double)V2);
 }
 
 /* returns the number of pairs whose results differ in order (LAC_CUDA_SW_CELLS or
  * LAC_CUDA_SW_CELLS_XEDGE) from row-major */
-static int check_cell_order_one(const batch *B, int order, int gpu) {
+static int check_cell_order_one(const batch *B, int order, const lac_cuda_sw_opts *ko, int gpu) {
   co_pack R, W;
-  co_pack_make(B, LAC_CUDA_SW_ROWS, &R);
-  co_pack_make(B, order, &W);
+  co_pack_make(B, LAC_CUDA_SW_ROWS, ko, &R);
+  co_pack_make(B, order, ko, &W);
   int fails = co_run(B, &R, gpu);
   fails += co_run(B, &W, gpu);
   CHECK(fails == 0, "%s: a launch of the cell order check (order %d) failed",
@@ -561,9 +597,9 @@ static int check_cell_order_one(const batch *B, int order, int gpu) {
 /* both orders against row-major.  With the X edges the X table's other cells keep their NaN
  * poison (co_pack_make), so a backward that read one of them instead of recomputing it would
  * differ */
-static int check_cell_order(const batch *B, int gpu) {
-  return check_cell_order_one(B, LAC_CUDA_SW_CELLS, gpu) +
-         check_cell_order_one(B, LAC_CUDA_SW_CELLS_XEDGE, gpu);
+static int check_cell_order(const batch *B, const lac_cuda_sw_opts *ko, int gpu) {
+  return check_cell_order_one(B, LAC_CUDA_SW_CELLS, ko, gpu) +
+         check_cell_order_one(B, LAC_CUDA_SW_CELLS_XEDGE, ko, gpu);
 }
 
 /* argument checks (lengths, tau and NULLs run before anything touches the device; the
@@ -574,8 +610,17 @@ static void check_args(lac_backend *gpu, int emulate_args) {
   lac_sw_options o = {0.5f, 0};
   lac_error err;
   lac_status st;
-#define RUN(b) ((b) ? lac_cuda_sw((b), &o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err) \
-                    : lac_cuda_sw_emulated(&o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err))
+#define RUN(b)                                                                               \
+  ((b) ? lac_cuda_sw((b), &o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err)           \
+       : lac_cuda_sw_emulated(NULL, &o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err))
+  {
+    lac_cuda_sw_opts bad = lac_cuda_sw_default_opts();
+    bad.bwd_wmax = 16;
+    st = lac_cuda_sw_emulated(&bad, &o, 1, &p, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err);
+    CHECK(st == LAC_ERR_INVALID_ARG && strstr(err.message, "16"),
+          "emulated with a backward strip width of 16 gave %s (%s)", lac_status_string(st),
+          err.message);
+  }
   o.tau = 0.0f;
   st = RUN(gpu);
   CHECK(st == LAC_ERR_UNSUPPORTED, "tau = 0 gave %s", lac_status_string(st));
@@ -622,7 +667,7 @@ static void check_args(lac_backend *gpu, int emulate_args) {
       lac_backend *b = g ? gpu : NULL;
 #define RUN_BIG(gm)                                                                             \
   (b ? lac_cuda_sw(b, &oc, 2, big, Vb, NULL, gVb, (gm), dSb, NULL, NULL, &err)                \
-     : lac_cuda_sw_emulated(&oc, 2, big, Vb, NULL, gVb, (gm), dSb, NULL, NULL, &err))
+     : lac_cuda_sw_emulated(NULL, &oc, 2, big, Vb, NULL, gVb, (gm), dSb, NULL, NULL, &err))
       buf[5][(size_t)123 * m + 45] = NAN;
       st = RUN_BIG(NULL);
       CHECK(st == LAC_ERR_NUMERIC && strstr(err.message, "pair 1") &&
@@ -680,13 +725,13 @@ int main(int argc, char **argv) {
   printf("tolerances: V %.0e*L*R, M %.0e*L*R, dS/dgo/dge %.0e*L*R (L = n+m+8, R = max(1, tau, "
          "max|ref|)); err/tol <= 1 passes, (abs err, shape) of the worst pair\n",
          TOL_V, TOL_M, TOL_G);
-  /* runs: per_cell x tau with the default strip widths (8/8), then two with the narrower
-   * widths of lac_cuda_sw_tune (more bands per pair: m > 128 has 2-8 of them); the last
-   * four again with X, Y in the warp's order (lac_cuda_sw_layout(0); by default only
-   * launches of 512 pairs or more use it), including strips of 4 in a layout of 8; the last
-   * four with several warps per pair (lac_cuda_sw_warps: 8; 2 with strips of 4, where the
-   * 1024-column pairs run 8 bands in 4 rounds and reuse every scratch slot; 4 in the warp's
-   * order; 0, by the pair count) */
+  /* runs (kernel settings lac_cuda_sw_opts, given to the emulation and set on the backend):
+   * per_cell x tau with the default strip widths (8/8), then two with the narrower widths
+   * (more bands per pair: m > 128 has 2-8 of them); the last four again with X, Y in the
+   * warp's order (skew_min_pairs 0; by default only launches of 512 pairs or more use it),
+   * including strips of 4 in a layout of 8; the last four with several warps per pair (8; 2
+   * with strips of 4, where the 1024-column pairs run 8 bands in 4 rounds and reuse every
+   * scratch slot; 4 in the warp's order; 0, by the pair count) */
   const struct {
     int per_cell;
     float tau;
@@ -703,9 +748,9 @@ int main(int argc, char **argv) {
   for (int run = 0; run < n_runs; run++) {
     const int per_cell = runs[run].per_cell;
     const float tau = runs[run].tau;
-    CHECK(lac_cuda_sw_tune(runs[run].fw, runs[run].bw) == 0, "lac_cuda_sw_tune");
-    CHECK(lac_cuda_sw_layout(runs[run].skew ? 0 : 512) == 0, "lac_cuda_sw_layout");
-    CHECK(lac_cuda_sw_warps(runs[run].warps) == 0, "lac_cuda_sw_warps");
+    const lac_cuda_sw_opts ko = {runs[run].fw, runs[run].bw, runs[run].warps,
+                                 runs[run].skew ? 0 : 512};
+    if (gpu) CHECK(lac_cuda_backend_set_sw_opts(gpu, &ko) == 0, "lac_cuda_backend_set_sw_opts");
     batch B;
     batch_make(&B, run, per_cell, tau);
     double t0 = now();
@@ -716,7 +761,7 @@ int main(int argc, char **argv) {
            "%d warp(s) per pair, %d pairs, reference %.2fs\n",
            run, per_cell, (double)tau, runs[run].fw, runs[run].bw,
            runs[run].skew ? "in the warp's order" : "row-major",
-           lac_cuda_sw_launch_warps(B.np, max_m, per_cell), B.np, now() - t0);
+           lac_cuda_sw_launch_warps(&ko, B.np, max_m, per_cell), B.np, now() - t0);
     score sc;
     struct {
       const char *label;
@@ -725,7 +770,7 @@ int main(int argc, char **argv) {
       int on;
       int *fails;
       double *worst;
-    } rs[2] = {{"emu", run_emu, NULL, emulate, &fails_emu, worst_emu},
+    } rs[2] = {{"emu", run_emu, (void *)&ko, emulate, &fails_emu, worst_emu},
                {"gpu", run_gpu, gpu, have_gpu, &fails_gpu, worst_gpu}};
     for (int r = 0; r < 2; r++) {
       if (!rs[r].on) continue;
@@ -746,8 +791,8 @@ int main(int argc, char **argv) {
         if (!(sc.worst[o] <= rs[r].worst[o])) rs[r].worst[o] = sc.worst[o];
       print_score(&B, rs[r].label, &sc, secs);
       if (r == 1) {
-        check_single(gpu, &B, lac_cuda_sw_launch_warps(B.np, max_m, per_cell));
-        lac_cuda_sw_warps(runs[run].warps);
+        check_single(gpu, &B, &ko, lac_cuda_sw_launch_warps(&ko, B.np, max_m, per_cell));
+        lac_cuda_backend_set_sw_opts(gpu, &ko);
       }
     }
     /* every per-cell buffer in the warp's order = row-major, bit for bit, with this run's
@@ -756,21 +801,33 @@ int main(int argc, char **argv) {
      * order (14).  With the X edges, the backward's strips of 4 (11, 13, 14) recompute the X
      * at their left from the edge before */
     if (run == 4 || run == 9 || run == 11 || run == 13 || run == 14) {
-      if (emulate) fails_emu += check_cell_order(&B, 0);
-      if (have_gpu) fails_gpu += check_cell_order(&B, 1);
+      if (emulate) fails_emu += check_cell_order(&B, &ko, 0);
+      if (have_gpu) fails_gpu += check_cell_order(&B, &ko, 1);
     }
     batch_free(&B);
   }
-  lac_cuda_sw_tune(8, 8);
-  lac_cuda_sw_layout(512);
-  lac_cuda_sw_warps(1);
-  CHECK(lac_cuda_sw_layout(-1) == -1, "lac_cuda_sw_layout(-1) refused");
-  CHECK(lac_cuda_sw_warps(3) == -1 && lac_cuda_sw_warps(16) == -1 && lac_cuda_sw_warps(-1) == -1 &&
-            lac_cuda_sw_launch_warps(8, 1024, 1) == 1,
-        "lac_cuda_sw_warps refuses 3, 16, -1 and keeps its setting");
+  if (gpu) {
+    /* the backend's settings: refused out of range (kept), NULL = the defaults */
+    lac_cuda_sw_opts one = lac_cuda_sw_default_opts(), bad = one;
+    one.warps = 1;
+    bad.warps = 3;
+    CHECK(lac_cuda_backend_set_sw_opts(gpu, &one) == 0 &&
+              lac_cuda_backend_set_sw_opts(gpu, &bad) == -1 &&
+              lac_cuda_backend_set_sw_opts(NULL, &one) == -1,
+          "lac_cuda_backend_set_sw_opts accepts warps 1 and refuses warps 3 and no backend");
+    lac_cuda_scratch sc;
+    CHECK(lac_cuda_backend_scratch(gpu, 0, 0, &sc) == 0 && sc.sw.warps == 1,
+          "the backend keeps its settings after a refused change");
+    CHECK(lac_cuda_backend_set_sw_opts(gpu, NULL) == 0 &&
+              lac_cuda_backend_scratch(gpu, 0, 0, &sc) == 0 && sc.sw.warps == 0 &&
+              sc.sw.skew_min_pairs == 512,
+          "lac_cuda_backend_set_sw_opts(NULL) restores the defaults");
+  }
   /* the default rule (kernels/sw_affine.cu, sw_launch_warps): pairs, widest m, per-cell gaps
-   * -> warps per pair */
-  lac_cuda_sw_warps(0);
+   * -> warps per pair; a setting overrides it */
+  lac_cuda_sw_opts four = lac_cuda_sw_default_opts();
+  four.warps = 4;
+  CHECK(lac_cuda_sw_launch_warps(&four, 4096, 64, 1) == 4, "warps 4 set, launch of 4096 x 64");
   static const int rule[][4] = {
       {8, 64, 1, 1},     {8, 128, 0, 1},    {8, 255, 1, 1},     {8, 256, 1, 2},
       {8, 511, 0, 2},    {8, 512, 0, 4},    {8, 1024, 1, 4},    {64, 512, 1, 4},
@@ -779,10 +836,10 @@ int main(int argc, char **argv) {
       {4096, 512, 0, 1}, {8, 0, 1, 1},
   };
   for (size_t k = 0; k < sizeof rule / sizeof rule[0]; k++)
-    CHECK(lac_cuda_sw_launch_warps(rule[k][0], rule[k][1], rule[k][2]) == rule[k][3],
+    CHECK(lac_cuda_sw_launch_warps(NULL, rule[k][0], rule[k][1], rule[k][2]) == rule[k][3],
           "default warps per pair for %d pairs, widest %d, per_cell %d: %d, expected %d",
           rule[k][0], rule[k][1], rule[k][2],
-          lac_cuda_sw_launch_warps(rule[k][0], rule[k][1], rule[k][2]), rule[k][3]);
+          lac_cuda_sw_launch_warps(NULL, rule[k][0], rule[k][1], rule[k][2]), rule[k][3]);
   /* the measured order rule (kernels/sw_affine.cu, lac_cuda_sw_best_order): pairs, widest m
    * -> LAC_CUDA_SW_CELLS from 2^22 cells of the widest square on */
   static const int orule[][3] = {

@@ -257,7 +257,7 @@ elif [ "$bench" = 1 ]; then
     [ "$np" -gt 256 ] && Ts="64 256" # the rows of many pairs
     [ "$np" = 1024 ] && Ts="64 256 512"
     for T in $Ts; do
-      # the defaults (the warps lac_cuda_sw_warps(0) picks, the order lac_cuda_sw_best_order
+      # the defaults (the warps the default settings pick, the order lac_cuda_sw_best_order
       # picks), then every variant of the same run
       k=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=best")
       kw=$(val "$bl" warps "pairs=$np " "T=$T " "gaps=cell" "run=best")

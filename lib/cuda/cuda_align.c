@@ -412,6 +412,7 @@ typedef struct {
   int poison;
   cudaError_t ce;
   const char *what;
+  lac_cuda_sw_opts ko; /* the kernels' settings */
 } sw_exec;
 
 static void ex_fail(sw_exec *E, cudaError_t ce, const char *what) {
@@ -453,13 +454,16 @@ static void ex_forward(sw_exec *E, const sw_batch *B, float tau) {
   if (E->ce != cudaSuccess) return;
   const lac_cuda_sw_dims *dims = (const lac_cuda_sw_dims *)(E->dev + B->in_at[I_DIMS]);
   if (E->emulate)
-    lac_cuda_sw_emulate_forward(B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell,
-                                DI(E, B, I_S), DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M),
-                                DT(E, B, D_X), DT(E, B, D_Y), DO(E, B, O_V), DT(E, B, D_VSTAT));
+    ex_fail(E,
+            (cudaError_t)lac_cuda_sw_emulate_forward(
+                B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, &E->ko, tau, B->per_cell, DI(E, B, I_S),
+                DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
+                DO(E, B, O_V), DT(E, B, D_VSTAT)),
+            "emulated forward");
   else
     ex_fail(E,
             (cudaError_t)lac_cuda_sw_forward(
-                B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_S),
+                B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, &E->ko, tau, B->per_cell, DI(E, B, I_S),
                 DI(E, B, I_GO), DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y),
                 DO(E, B, O_V), DT(E, B, D_VSTAT), E->stream),
             "forward kernel launch");
@@ -470,14 +474,17 @@ static void ex_backward(sw_exec *E, const sw_batch *B, float tau) {
   const lac_cuda_sw_dims *dims = (const lac_cuda_sw_dims *)(E->dev + B->in_at[I_DIMS]);
   const float *gM = B->has_gM ? DI(E, B, I_GM) : NULL;
   if (E->emulate)
-    lac_cuda_sw_emulate_backward(
-        B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_GO), DI(E, B, I_GE),
-        DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT), DI(E, B, I_GV), gM,
-        DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE), DT(E, B, D_WORK));
+    ex_fail(E,
+            (cudaError_t)lac_cuda_sw_emulate_backward(
+                B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, &E->ko, tau, B->per_cell, DI(E, B, I_GO),
+                DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT),
+                DI(E, B, I_GV), gM, DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE),
+                DT(E, B, D_WORK)),
+            "emulated backward");
   else
     ex_fail(E,
             (cudaError_t)lac_cuda_sw_backward(
-                B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, tau, B->per_cell, DI(E, B, I_GO),
+                B->np, dims, B->max_m, LAC_CUDA_SW_ROWS, &E->ko, tau, B->per_cell, DI(E, B, I_GO),
                 DI(E, B, I_GE), DO(E, B, O_M), DT(E, B, D_X), DT(E, B, D_Y), DT(E, B, D_VSTAT),
                 DI(E, B, I_GV), gM, DO(E, B, O_DS), DO(E, B, O_DGO), DO(E, B, O_DGE),
                 DT(E, B, D_WORK), E->stream),
@@ -510,11 +517,16 @@ static void ex_run_forward(sw_exec *E, const sw_batch *B, float tau, int all_in)
 
 /* ---------------------------------------------------------------- lac_cuda_sw */
 
-static lac_status sw_run(lac_backend *b, const lac_sw_options *opt, int n_pairs,
+static lac_status sw_run(lac_backend *b, const lac_cuda_sw_opts *ko, const lac_sw_options *opt,
+                         int n_pairs,
                          const lac_sw_pair *pairs, float *V, float *const *M, const float *gV,
                          const float *const *gM, float *const *dS, float *const *dgo,
                          float *const *dge, lac_error *err) {
   const char *who = "lac_cuda_sw";
+  if (ko && !lac_cuda_sw_opts_valid(ko))
+    return lac_error_set(err, LAC_ERR_INVALID_ARG, "%s: kernel settings out of range (strip "
+                         "widths %d/%d, warps %d, skew from %d pairs)", who, ko->fwd_wmax,
+                         ko->bwd_wmax, ko->warps, ko->skew_min_pairs);
   lac_status st = validate_args(who, opt, n_pairs, pairs, err);
   if (st != LAC_OK) return st;
   if (n_pairs == 0) return LAC_OK;
@@ -542,13 +554,16 @@ static lac_status sw_run(lac_backend *b, const lac_sw_options *opt, int n_pairs,
                          "%s: scratch of %zu device / %zu pinned host bytes: %s", who,
                          dev_bytes(&B), host_bytes(&B), cudaGetErrorString(ce));
     } else {
-      E = (sw_exec){0, sc.host, sc.dev, (cudaStream_t)sc.stream, sc.poison, cudaSuccess, NULL};
+      E = (sw_exec){0, sc.host, sc.dev, (cudaStream_t)sc.stream, sc.poison, cudaSuccess, NULL,
+                    sc.sw};
     }
   } else {
     blk = malloc(host_bytes(&B) + dev_bytes(&B)); /* host_bytes: a multiple of 256 */
     if (!blk) st = lac_error_set(err, LAC_ERR_NOMEM, "%s: out of memory packing %d pairs", who,
                                  n_pairs);
-    else E = (sw_exec){1, blk, blk + host_bytes(&B), NULL, 1, cudaSuccess, NULL};
+    else
+      E = (sw_exec){1, blk, blk + host_bytes(&B), NULL, 1, cudaSuccess, NULL,
+                    ko ? *ko : lac_cuda_sw_default_opts()};
   }
   if (st == LAC_OK) {
     batch_bind(&B, E.host);
@@ -578,14 +593,14 @@ lac_status lac_cuda_sw(lac_backend *b, const lac_sw_options *opt, int n_pairs,
   if (!b || !b->ops || !b->ops->name || strcmp(b->ops->name, "cuda") != 0)
     return lac_error_set(err, LAC_ERR_INVALID_ARG, "lac_cuda_sw: needs a CUDA backend (got %s)",
                          b && b->ops && b->ops->name ? b->ops->name : "none");
-  return sw_run(b, opt, n_pairs, pairs, V, M, gV, gM, dS, dgo, dge, err);
+  return sw_run(b, NULL, opt, n_pairs, pairs, V, M, gV, gM, dS, dgo, dge, err);
 }
 
-lac_status lac_cuda_sw_emulated(const lac_sw_options *opt, int n_pairs, const lac_sw_pair *pairs,
-                                float *V, float *const *M, const float *gV,
-                                const float *const *gM, float *const *dS, float *const *dgo,
-                                float *const *dge, lac_error *err) {
-  return sw_run(NULL, opt, n_pairs, pairs, V, M, gV, gM, dS, dgo, dge, err);
+lac_status lac_cuda_sw_emulated(const lac_cuda_sw_opts *kopts, const lac_sw_options *opt,
+                                int n_pairs, const lac_sw_pair *pairs, float *V, float *const *M,
+                                const float *gV, const float *const *gM, float *const *dS,
+                                float *const *dgo, float *const *dge, lac_error *err) {
+  return sw_run(NULL, kopts, opt, n_pairs, pairs, V, M, gV, gM, dS, dgo, dge, err);
 }
 
 /* ---------------------------------------------------------------- the aligner's state */
@@ -595,6 +610,7 @@ struct lac_cuda_sw_state {
   int device;            /* the backend's device */
   cudaStream_t stream;   /* our own (non-blocking), on that device */
   int poison;            /* NaN-fill before each kernel run (always when emulating) */
+  lac_cuda_sw_opts ko;   /* the kernels' settings: the backend's at lac_cuda_sw_state_new */
   char *dev, *host;      /* [in | out | tables] and [in | out] (both malloc'd emulated) */
   size_t dev_cap, host_cap;
   sw_batch B;            /* the last forward's plan; B.ord owned */
@@ -615,6 +631,7 @@ lac_status lac_cuda_sw_state_new(lac_backend *b, lac_cuda_sw_state **out, lac_er
   if (!s) return lac_error_set(err, LAC_ERR_NOMEM, "%s: out of memory", who);
   s->emulate = b == NULL;
   s->poison = 1;
+  s->ko = lac_cuda_sw_default_opts();
   s->nt = pack_threads(b);
   if (b) {
     lac_cuda_scratch sc = {0};
@@ -628,6 +645,7 @@ lac_status lac_cuda_sw_state_new(lac_backend *b, lac_cuda_sw_state **out, lac_er
                            cudaGetErrorString(ce));
     }
     s->poison = sc.poison;
+    s->ko = sc.sw;
   }
   *out = s;
   return LAC_OK;
@@ -706,7 +724,7 @@ static lac_status state_reserve(lac_cuda_sw_state *s, size_t need_dev, size_t ne
 
 static sw_exec state_exec(const lac_cuda_sw_state *s) {
   return (sw_exec){s->emulate, s->host, s->dev, s->stream, s->emulate ? 1 : s->poison,
-                   cudaSuccess, NULL};
+                   cudaSuccess, NULL, s->ko};
 }
 
 lac_status lac_cuda_sw_state_forward(lac_cuda_sw_state *s, const lac_sw_options *opt,

@@ -19,6 +19,7 @@ typedef struct {
   void *dev, *host;          /* lac_cuda_sw scratch: device, pinned host (grow-only) */
   size_t dev_cap, host_cap;  /* their sizes in bytes */
   int poison;                /* test hook, lac_cuda_backend_set_poison */
+  lac_cuda_sw_opts sw;       /* the SW launches' settings, lac_cuda_backend_set_sw_opts */
 } cuda_impl;
 
 static const lac_backend_ops cuda_ops;
@@ -75,12 +76,20 @@ int lac_cuda_backend_scratch(struct lac_backend *b, size_t dev_bytes, size_t hos
   out->host = impl->host;
   out->stream = (void *)impl->stream;
   out->poison = impl->poison;
+  out->sw = impl->sw;
   return 0;
 }
 
 void lac_cuda_backend_set_poison(struct lac_backend *b, int on) {
   if (b && b->ops == &cuda_ops && b->impl)
     ((cuda_impl *)b->impl)->poison = on ? 1 : 0;
+}
+
+int lac_cuda_backend_set_sw_opts(struct lac_backend *b, const lac_cuda_sw_opts *opts) {
+  const lac_cuda_sw_opts o = opts ? *opts : lac_cuda_sw_default_opts();
+  if (!b || b->ops != &cuda_ops || !b->impl || !lac_cuda_sw_opts_valid(&o)) return -1;
+  ((cuda_impl *)b->impl)->sw = o;
+  return 0;
 }
 
 lac_status lac_cuda_sgemm(void *handle, int ta, int tb, int m, int n, int k, float alpha,
@@ -164,6 +173,7 @@ lac_status lac_backend_cuda_init(lac_backend *b, lac_error *err) {
   cuda_impl *impl = calloc(1, sizeof *impl);
   if (!impl) return lac_error_set(err, LAC_ERR_NOMEM, "out of memory");
   impl->device = b->params.device;
+  impl->sw = lac_cuda_sw_default_opts();
   b->impl = impl;
   b->ops = &cuda_ops;
   b->n_threads = 1;

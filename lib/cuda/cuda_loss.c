@@ -99,10 +99,10 @@ static int lx_sw_forward(lx *x, int np, const lac_cuda_sw_dims *dims, int max_m,
                          const float *S, const float *go, const float *ge, float *M, float *X,
                          float *Y, float *V, float *vstat) {
   if (x->run.emulate)
-    return lac_cuda_sw_emulate_forward(np, dims, max_m, LAC_CUDA_SW_ROWS, tau, pc, S, go, ge, M, X,
-                                       Y, V, vstat);
-  return lac_cuda_sw_forward(np, dims, max_m, LAC_CUDA_SW_ROWS, tau, pc, S, go, ge, M, X, Y, V,
-                             vstat, x->run.stream);
+    return lac_cuda_sw_emulate_forward(np, dims, max_m, LAC_CUDA_SW_ROWS, NULL, tau, pc, S, go,
+                                       ge, M, X, Y, V, vstat);
+  return lac_cuda_sw_forward(np, dims, max_m, LAC_CUDA_SW_ROWS, NULL, tau, pc, S, go, ge, M, X, Y,
+                             V, vstat, x->run.stream);
 }
 
 static int lx_sw_backward(lx *x, int np, const lac_cuda_sw_dims *dims, int max_m, float tau, int pc,
@@ -110,10 +110,10 @@ static int lx_sw_backward(lx *x, int np, const lac_cuda_sw_dims *dims, int max_m
                           const float *Y, const float *vstat, const float *gV, const float *gM,
                           float *dS, float *dgo, float *dge, float *work) {
   if (x->run.emulate)
-    return lac_cuda_sw_emulate_backward(np, dims, max_m, LAC_CUDA_SW_ROWS, tau, pc, go, ge, M, X, Y,
-                                        vstat, gV, gM, dS, dgo, dge, work);
-  return lac_cuda_sw_backward(np, dims, max_m, LAC_CUDA_SW_ROWS, tau, pc, go, ge, M, X, Y, vstat,
-                              gV, gM, dS, dgo, dge, work, x->run.stream);
+    return lac_cuda_sw_emulate_backward(np, dims, max_m, LAC_CUDA_SW_ROWS, NULL, tau, pc, go, ge, M,
+                                        X, Y, vstat, gV, gM, dS, dgo, dge, work);
+  return lac_cuda_sw_backward(np, dims, max_m, LAC_CUDA_SW_ROWS, NULL, tau, pc, go, ge, M, X, Y,
+                              vstat, gV, gM, dS, dgo, dge, work, x->run.stream);
 }
 
 /* ---------------------------------------------------------------- layout */
