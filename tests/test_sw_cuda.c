@@ -556,6 +556,43 @@ static void check_order_refused(int gpu) {
         (double)V, (double)V2);
 }
 
+/* skew_min_pairs is honoured: a row-major launch of one pair keeps X and Y row-major with the
+ * default (from 512 pairs on) and in the warp's order with 0, the same values bit for bit at
+ * lac_cuda_sw_cell_index's cells (emulation) */
+static void check_skew_setting(void) {
+  const int n = 40, m = 300, ld = 304;
+  const lac_cuda_sw_dims d = {0, 0, n, m, ld, 0};
+  const size_t c = (size_t)n * ld;
+  float *buf = fmalloc(9 * c), V[2], vs[4];
+  float *S = buf, *go = buf + c, *ge = buf + 2 * c, *M[2] = {buf + 3 * c, buf + 4 * c},
+        *X[2] = {buf + 5 * c, buf + 6 * c}, *Y[2] = {buf + 7 * c, buf + 8 * c};
+  for (size_t t = 0; t < c; t++) {
+    S[t] = frand(-1.0f, 1.0f);
+    go[t] = frand(0.4f, 1.6f);
+    ge[t] = frand(0.02f, 0.4f);
+  }
+  lac_cuda_sw_opts ko = lac_cuda_sw_default_opts();
+  int rc = 0;
+  for (int k = 0; k < 2; k++) {
+    ko.skew_min_pairs = k ? 0 : 512;
+    rc |= lac_cuda_sw_emulate_forward(1, &d, m, LAC_CUDA_SW_ROWS, &ko, 0.8f, 1, S, go, ge, M[k],
+                                      X[k], Y[k], &V[k], &vs[2 * k]);
+  }
+  int bad = 0, moved = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < m; j++) {
+      const size_t r = (size_t)i * ld + j, w = (size_t)lac_cuda_sw_cell_index(&d, i, j);
+      bad += memcmp(&X[0][r], &X[1][w], sizeof(float)) != 0 ||
+             memcmp(&Y[0][r], &Y[1][w], sizeof(float)) != 0 ||
+             memcmp(&M[0][r], &M[1][r], sizeof(float)) != 0;
+      moved += r != w && memcmp(&X[0][r], &X[1][r], sizeof(float)) != 0;
+    }
+  CHECK(rc == 0 && bad == 0 && moved > 0 && memcmp(&V[0], &V[1], sizeof(float)) == 0,
+        "skew_min_pairs 0 vs 512 on one pair of %d x %d: launches %d, %d cells differ, X moved "
+        "at %d cells", n, m, rc, bad, moved);
+  free(buf);
+}
+
 /* returns the number of pairs whose results differ in order (LAC_CUDA_SW_CELLS or
  * LAC_CUDA_SW_CELLS_XEDGE) from row-major */
 static int check_cell_order_one(const batch *B, int order, const lac_cuda_sw_opts *ko, int gpu) {
@@ -853,6 +890,7 @@ int main(int argc, char **argv) {
           "best order for %d pairs, widest %d: %d, expected %d", orule[k][0], orule[k][1],
           lac_cuda_sw_best_order(orule[k][0], orule[k][1]), orule[k][2]);
   check_order_refused(have_gpu);
+  check_skew_setting();
   check_args(gpu, emulate);
   check_cell_index();
   printf("summary: largest err/tol over all runs:");
