@@ -288,8 +288,10 @@ int main(int argc, char **argv) {
   const double copy_gbps = copy_bandwidth(B.M, B.dS, cells * sizeof(float), quick ? 3 : 7);
   printf("bench_sw_cuda: device copy bandwidth %.0f GB/s (cudaMemcpy device to device of %zu MiB, "
          "read + write, median); GB/s below = the kernels' compulsory bytes (%d per cell with "
-         "per-cell gaps, %d scalar) over the kernel time, and its share of that copy bandwidth\n",
-         copy_gbps, cells * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC);
+         "per-cell gaps, %d scalar; %d fewer with the X edges) over the kernel time, and its "
+         "share of that copy bandwidth\n",
+         copy_gbps, cells * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC,
+         BYTES_CELL_XE_SAVED);
   printf("BENCH copy gbps=%.1f\n", copy_gbps);
   printf("%5s %5s %-9s %-8s %-5s %5s %5s %10s %10s %14s %12s %8s %7s %6s %8s\n", "pairs", "T",
          "gaps", "run", "order", "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s",

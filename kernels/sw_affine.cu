@@ -526,7 +526,7 @@ SW_UNROLL
       if (c0 + k < P.m) part += sw_ex2((uM[k] - vmx) * P.inv);
     vsum += (double)part;
     cell_store<W>(P, P.M, row, i, c0, uM);
-    if (P.xe) { /* the edges only (band starts are multiples of 8: c0 % 8 = k W) */
+    if (P.xe) { /* X at the columns 8t + 7 only (the last cell of a strip of 8) */
 SW_UNROLL
       for (int k = 0; k < W; k++)
         if (W == 8 ? k == 7 : ((c0 + k) & 7) == 7) P.X[xe_at(P, i, (c0 + k) >> 3)] = uX[k];
@@ -583,14 +583,16 @@ SW_UNROLL
     if (c0 > 0) {
       tM[0] = P.M[cell_at(P, row - 1, i, c0 - 1)];
       const size_t a = P.skew ? xy_at(P, i, c0 - 1) : row - 1;
-      if (!XE) tX[0] = P.X[a];
+      if constexpr (XE) /* the stored edge (strips of 8), else from the edge before */
+        tX[0] = W == 8 ? P.X[xe_at(P, i, (c0 - 1) >> 3)] : xe_left(P, i, c0);
+      else
+        tX[0] = P.X[a];
       tY[0] = P.Y[a];
     } else {
       tM[0] = tX[0] = tY[0] = SW_NEG;
     }
     cell_load<W>(P, P.M, row, i, c0, tM + 1);
-    if (XE) { /* tX[1..W]: xe_row, when the row's gaps are in */
-      if (c0 > 0) tX[0] = W == 8 ? P.X[xe_at(P, i, (c0 - 1) >> 3)] : xe_left(P, i, c0);
+    if constexpr (XE) { /* tX[1..W]: xe_row, when the row's gaps are in */
       xy_load<W>(P, P.Y, i, c0, tY + 1);
     } else if (P.skew) {
       xy_load<W>(P, P.X, i, c0, tX + 1);
@@ -659,7 +661,7 @@ SW_UNROLL
       load_tab(P, P.n - 1, c0, cM, cX, cY);
       load_tab(P, P.n - 2, c0, pM, pX, pY);
       load_in(P, P.n - 1, c0, cG, cE, cQ);
-      if (XE) {
+      if constexpr (XE) {
         load_gap(P, P.n - 1, c0, cG, cE);
         load_gap(P, P.n - 2, c0, pG, pE);
         xe_row(P, P.n - 1, cM, cX, cG, cE);
@@ -779,9 +781,8 @@ SW_UNROLL
 
 /* ---------------------------------------------------------------- pair setup */
 
-/* the pair's shape and order: what xy_at needs */
-/* skew: the launch's code (sw_launch_order): 0, 1, 2 as Pair.skew; 3 = 2 with the X edges
- * for the pairs wider than 128 columns */
+/* the pair's shape and order: what xy_at needs.  skew: the launch's code (sw_launch_order):
+ * 0, 1, 2 as Pair.skew; 3 = 2 with the X edges for the pairs wider than 128 columns */
 SW_HD Pair pair_shape(const lac_cuda_sw_dims &d, int skew) {
   Pair P;
   P.n = d.n;

@@ -33,9 +33,9 @@
  * five runs also compare every per-cell buffer in the warp's order (LAC_CUDA_SW_CELLS, the
  * launchers on buffers packed here), and that order with the X edges
  * (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X), with row-major, bit for bit, and the
- * order's map
- * (lac_cuda_sw_cell_index) is checked to be a bijection of each block that refuses cells
- * outside it; the launchers refuse other orders; lac_cuda_sw_best_order's rule is checked.
+ * order's map (lac_cuda_sw_cell_index) is checked to be a bijection of each block that refuses
+ * cells outside it; the launchers refuse other orders and out-of-range settings
+ * (lac_cuda_sw_opts); lac_cuda_sw_best_order's rule is checked.
  */
 #include <cuda_runtime.h>
 #include <math.h>
@@ -454,13 +454,11 @@ static int co_run(const batch *B, co_pack *K, int gpu) {
   CO_CK(cudaMemcpy(ddims, K->dims, sizeof *ddims * (size_t)np, cudaMemcpyHostToDevice));
   CO_CK(cudaMemcpy(dgV, K->gV, sizeof(float) * (size_t)np, cudaMemcpyHostToDevice));
   CO_CK((cudaError_t)lac_cuda_sw_forward(np, ddims, K->max_m, K->order, &K->ko, B->tau, pc,
-                                         d[CO_S],
-                                         d[CO_GO], d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dV, dvs,
-                                         NULL));
+                                         d[CO_S], d[CO_GO], d[CO_GE], d[CO_M], d[CO_X], d[CO_Y],
+                                         dV, dvs, NULL));
   CO_CK((cudaError_t)lac_cuda_sw_backward(np, ddims, K->max_m, K->order, &K->ko, B->tau, pc,
-                                          d[CO_GO],
-                                          d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dvs, dgV, d[CO_GM],
-                                          d[CO_DS], d[CO_DGO], d[CO_DGE], dw, NULL));
+                                          d[CO_GO], d[CO_GE], d[CO_M], d[CO_X], d[CO_Y], dvs, dgV,
+                                          d[CO_GM], d[CO_DS], d[CO_DGO], d[CO_DGE], dw, NULL));
   CO_CK(cudaDeviceSynchronize());
   for (int k = CO_M; k < CO_N; k++)
     CO_CK(cudaMemcpy(K->h[k], d[k], sizeof(float) * co_len(B, K, k), cudaMemcpyDeviceToHost));
@@ -502,7 +500,7 @@ static void check_cell_index(void) {
 /* an order other than LAC_CUDA_SW_ROWS / _CELLS / _CELLS_XEDGE, or kernel settings out of
  * range: cudaErrorInvalidValue from the launchers (on the GPU) and their emulation, with
  * nothing written; NULL settings run with the defaults */
-static void check_order_refused(int gpu) {
+static void check_refusals(int gpu) {
   const lac_cuda_sw_dims d = {0, 0, 2, 3, 8, 0};
   float S[16] = {0}, M[16], X[16], Y[16], dS[16], go = 1.0f, ge = 0.5f, V = -7.0f, vs[2] = {0},
         dgo = 0, dge = 0, work[20];
@@ -889,7 +887,7 @@ int main(int argc, char **argv) {
               (orule[k][2] ? LAC_CUDA_SW_CELLS : LAC_CUDA_SW_ROWS),
           "best order for %d pairs, widest %d: %d, expected %d", orule[k][0], orule[k][1],
           lac_cuda_sw_best_order(orule[k][0], orule[k][1]), orule[k][2]);
-  check_order_refused(have_gpu);
+  check_refusals(have_gpu);
   check_skew_setting();
   check_args(gpu, emulate);
   check_cell_index();

@@ -13,7 +13,8 @@
 # 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (--tune
 # unless --quick): an A/B of two trees on one card (run it in the other tree, then this
 # script in this one), or of two builds of one tree (NVEXTRA="-DNAME" adds nvcc flags).
-# Budget (an H100, 2026-11-26): build ~1 min, tests ~30 s, benchmarks ~2 min (bench_sw_cuda
+# Budget (an H100, 2026-11-26): build ~1 min (before the 16 X-edge kernels, which took the
+# build on a 2-core machine to 128 s), tests ~30 s, benchmarks ~2 min (bench_sw_cuda
 # --tune ~75 s, 8 to 4096 pairs; bench_sw_pack, lac_cuda_sw's host packing on 1 thread and
 # on all; the PyTorch baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA;
 # bench_loss_cuda), --sanitize ~6 s for the loss and aligner tests (test_sw_cuda under

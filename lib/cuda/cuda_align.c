@@ -518,15 +518,15 @@ static void ex_run_forward(sw_exec *E, const sw_batch *B, float tau, int all_in)
 /* ---------------------------------------------------------------- lac_cuda_sw */
 
 static lac_status sw_run(lac_backend *b, const lac_cuda_sw_opts *ko, const lac_sw_options *opt,
-                         int n_pairs,
-                         const lac_sw_pair *pairs, float *V, float *const *M, const float *gV,
-                         const float *const *gM, float *const *dS, float *const *dgo,
-                         float *const *dge, lac_error *err) {
+                         int n_pairs, const lac_sw_pair *pairs, float *V, float *const *M,
+                         const float *gV, const float *const *gM, float *const *dS,
+                         float *const *dgo, float *const *dge, lac_error *err) {
   const char *who = "lac_cuda_sw";
   if (ko && !lac_cuda_sw_opts_valid(ko))
-    return lac_error_set(err, LAC_ERR_INVALID_ARG, "%s: kernel settings out of range (strip "
-                         "widths %d/%d, warps %d, skew from %d pairs)", who, ko->fwd_wmax,
-                         ko->bwd_wmax, ko->warps, ko->skew_min_pairs);
+    return lac_error_set(err, LAC_ERR_INVALID_ARG,
+                         "%s: kernel settings out of range: strip widths %d/%d (each 4 or 8), "
+                         "warps %d (0, 1, 2, 4 or 8), skew_min_pairs %d (0 or more)",
+                         who, ko->fwd_wmax, ko->bwd_wmax, ko->warps, ko->skew_min_pairs);
   lac_status st = validate_args(who, opt, n_pairs, pairs, err);
   if (st != LAC_OK) return st;
   if (n_pairs == 0) return LAC_OK;
