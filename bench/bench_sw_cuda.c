@@ -19,7 +19,9 @@
  * (LAC_CUDA_SW_CELLS: the buffers' contents are the same random values, read in another
  * order); "best", whichever of the two lac_cuda_sw_best_order picks; "xedge", from T = 256
  * on, the warp's order with the X edges (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X
- * from M; "vs cells": its speed ratio to "cells").  Each line also gives the bytes per
+ * from M; "vs cells": its speed ratio to "cells"), and "xyedge", with the Y checkpoints too
+ * (LAC_CUDA_SW_CELLS_XYEDGE: one warp per pair, Y recomputed in shared memory; "vs cells" as
+ * for "xedge").  Each line also gives the bytes per
  * second that the kernels must move (BYTES_CELL_*) and their share of the device's copy
  * bandwidth, measured first.  --tune adds the strip-width variants (lac_cuda_sw_opts strip
  * widths 8/4 and 4/4: narrower strips, fewer registers, more warps per SM; one warp per
@@ -147,6 +149,9 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int order,
 #define BYTES_CELL_SC 36
 /* with the X edges (pairs wider than 128 columns): X written and read at 1 cell of 8 */
 #define BYTES_CELL_XE_SAVED 7
+/* and with the Y checkpoints: Y written and read at 9 floats of 32 (8 of Y's 8 bytes a cell
+ * become 2.25) */
+#define BYTES_CELL_YC_SAVED 5.75
 
 /* device-to-device copy bandwidth, GB/s counting the bytes read and written, median of reps */
 static double copy_bandwidth(float *dst, const float *src, size_t bytes, int reps) {
@@ -288,10 +293,10 @@ int main(int argc, char **argv) {
   const double copy_gbps = copy_bandwidth(B.M, B.dS, cells * sizeof(float), quick ? 3 : 7);
   printf("bench_sw_cuda: device copy bandwidth %.0f GB/s (cudaMemcpy device to device of %zu MiB, "
          "read + write, median); GB/s below = the kernels' compulsory bytes (%d per cell with "
-         "per-cell gaps, %d scalar; %d fewer with the X edges) over the kernel time, and its "
-         "share of that copy bandwidth\n",
+         "per-cell gaps, %d scalar; %d fewer with the X edges, %g fewer still with the Y "
+         "checkpoints) over the kernel time, and its share of that copy bandwidth\n",
          copy_gbps, cells * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC,
-         BYTES_CELL_XE_SAVED);
+         BYTES_CELL_XE_SAVED, BYTES_CELL_YC_SAVED);
   printf("BENCH copy gbps=%.1f\n", copy_gbps);
   printf("%5s %5s %-9s %-8s %-5s %5s %5s %10s %10s %14s %12s %8s %7s %6s %8s\n", "pairs", "T",
          "gaps", "run", "order", "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s",
@@ -311,24 +316,26 @@ int main(int argc, char **argv) {
          * (those the default settings pick for this shape): 6 row-major (one of the
          * variants, not timed again) with the end-to-end time, 7 every per-cell buffer in the
          * warp's order; 8 "best": the order lac_cuda_sw_best_order picks (6 or 7, not timed
-         * again); 9 the warp's order with the X edges (T > 128: narrower pairs keep all of X) */
+         * again); 9 the warp's order with the X edges (T > 128: narrower pairs keep all of X);
+         * 10 and the Y checkpoints (T > 128; one warp per pair) */
         double kf[SW_MW_KMAX + 1], kb[SW_MW_KMAX + 1], kt[SW_MW_KMAX + 1];
         double of[2] = {NAN, NAN}, ob[2] = {NAN, NAN}, ot[2] = {NAN, NAN};
         for (int k = 0; k <= SW_MW_KMAX; k++) kf[k] = kb[k] = kt[k] = NAN;
-        for (int v = 0; v < 10; v++) {
+        for (int v = 0; v < 11; v++) {
           if ((v == 1 || v == 2) && !tune) continue;
-          if (v == 9 && T <= 128) continue;
+          if (v >= 9 && T <= 128) continue;
           if (v == 5 && np > 64) continue;
           const int fw = v == 2 ? 4 : 8, bw = v == 1 || v == 2 ? 4 : 8;
           lac_cuda_sw_opts ko = lac_cuda_sw_default_opts();
           ko.fwd_wmax = fw;
           ko.bwd_wmax = bw;
-          ko.warps = v < 3 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0;
-          const int order = v == 7   ? LAC_CUDA_SW_CELLS
-                            : v == 8 ? lac_cuda_sw_best_order(np, T)
-                            : v == 9 ? LAC_CUDA_SW_CELLS_XEDGE
-                                     : LAC_CUDA_SW_ROWS;
-          static const char *const oname[] = {"rows", "cells", "xedge"};
+          ko.warps = v < 3 || v == 10 ? 1 : v == 3 ? 2 : v == 4 ? 4 : v == 5 ? 8 : 0;
+          const int order = v == 7    ? LAC_CUDA_SW_CELLS
+                            : v == 8  ? lac_cuda_sw_best_order(np, T)
+                            : v == 9  ? LAC_CUDA_SW_CELLS_XEDGE
+                            : v == 10 ? LAC_CUDA_SW_CELLS_XYEDGE
+                                      : LAC_CUDA_SW_ROWS;
+          static const char *const oname[] = {"rows", "cells", "xedge", "xyedge"};
           const int warps = lac_cuda_sw_launch_warps(&ko, np, T, per_cell);
           double f = NAN, b = NAN, tot = NAN, e2e = NAN;
           if (v == 8) {
@@ -354,12 +361,17 @@ int main(int argc, char **argv) {
           if (fw == 8 && bw == 8 && v < 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
           if (v == 6 || v == 7) of[v == 7] = f, ob[v == 7] = b, ot[v == 7] = tot;
           /* the bytes the two kernels must move per cell, over the kernel time */
-          const int bytes = (per_cell ? BYTES_CELL_PC : BYTES_CELL_SC) -
-                            (order == LAC_CUDA_SW_CELLS_XEDGE ? BYTES_CELL_XE_SAVED : 0);
+          const double bytes =
+              (per_cell ? BYTES_CELL_PC : BYTES_CELL_SC) -
+              (order == LAC_CUDA_SW_CELLS_XEDGE || order == LAC_CUDA_SW_CELLS_XYEDGE
+                   ? BYTES_CELL_XE_SAVED
+                   : 0) -
+              (order == LAC_CUDA_SW_CELLS_XYEDGE ? BYTES_CELL_YC_SAVED : 0);
           const double gbps = gcells * bytes / (tot * 1e-3);
           static const char *const run[] = {"variant", "variant", "variant", "variant", "variant",
-                                            "variant", "rows",    "cells",   "best",    "xedge"};
-          const double vs1 = kt[1] / tot, vsc = v == 9 ? ot[1] / tot : NAN;
+                                            "variant", "rows",    "cells",   "best",    "xedge",
+                                            "xyedge"};
+          const double vs1 = kt[1] / tot, vsc = v >= 9 ? ot[1] / tot : NAN;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
           printf("%5d %5d %-9s %-8s %-5s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f %7.0f %6.2f "

@@ -62,6 +62,13 @@ typedef struct {
  * for bit those of the other orders; kernels/sw_affine.cu, xe_at).  Not yet timed on a GPU:
  * lac_cuda_sw_best_order does not pick it. */
 #define LAC_CUDA_SW_CELLS_XEDGE 2
+/* LAC_CUDA_SW_CELLS_XEDGE, and the Y table of each such pair holds Y only at every 4th row
+ * (where the table of these checkpoints fits in the pair's Y block; the backward recomputes
+ * the rest in shared memory, 27.5 KB a block with per-cell gaps: 6 of Y's 8 bytes a cell
+ * saved; results bit for bit those of the other orders; kernels/sw_affine.cu, yc_at).  Runs one
+ * warp per pair with strips of 8: settings with other strip widths or warps are refused.  Not
+ * yet timed on a GPU: lac_cuda_sw_best_order does not pick it. */
+#define LAC_CUDA_SW_CELLS_XYEDGE 3
 
 /* A launch's settings (tests and benchmarks; NULL in a launcher = lac_cuda_sw_default_opts,
  * the settings the H100 measurements in docs/BENCHMARKS.md support).  Results are the same up
@@ -88,9 +95,10 @@ int lac_cuda_sw_opts_valid(const lac_cuda_sw_opts *o);
  * per cell (per_cell = 1) or one value per pair.  max_m: the largest dims[p].m of the launch,
  * a hint from which (with the pair count and the gap kind) the launch picks its warps per
  * pair (lac_cuda_sw_launch_warps); any value gives correct results, 0 gives one warp per
- * pair.  order: LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS or LAC_CUDA_SW_CELLS_XEDGE; opts: the
- * launch's settings (NULL: the defaults).  Another order, or settings that
- * lac_cuda_sw_opts_valid refuses: cudaErrorInvalidValue, nothing launched.  One block per pair
+ * pair.  order: LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS, LAC_CUDA_SW_CELLS_XEDGE or
+ * LAC_CUDA_SW_CELLS_XYEDGE; opts: the launch's settings (NULL: the defaults).  Another order,
+ * or settings that lac_cuda_sw_opts_valid (or the order) refuses: cudaErrorInvalidValue,
+ * nothing launched.  One block per pair
  * (grid = n_pairs). */
 int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
                         const lac_cuda_sw_opts *opts, float tau, int per_cell, const float *S,

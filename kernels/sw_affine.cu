@@ -237,6 +237,8 @@ struct Pair {
   int n, m, ld;
   int skew;        /* the warp's order (xy_at): 1 X and Y, 2 every per-cell buffer; 0 none */
   int xe;          /* X kept at every 8th column only (xe_at; order LAC_CUDA_SW_CELLS_XEDGE) */
+  int yc, ycns;    /* Y kept at checkpoint rows only, and the checkpoint slots per band (yc_at;
+                      order LAC_CUDA_SW_CELLS_XYEDGE) */
   int wl, wlg;     /* strip width of that order, sw_pick_w(m, 8), and its log2 */
   float inv, tl2;  /* log2(e) / tau, tau ln 2 */
   float vthr;      /* 32 tau: the forward's V sum rescales when M passes its max by this */
@@ -408,6 +410,18 @@ SW_HD size_t xe_at(const Pair &P, int i, int t) {
   return (size_t)r * (size_t)(P.ld >> 3) + (size_t)t;
 }
 
+/* the gaps of cell (i, c): per cell, or the pair's */
+SW_HD void cell_gaps(const Pair &P, int i, int c, float &g, float &e) {
+  if (P.goc) {
+    const size_t q = cell_at(P, (size_t)i * P.ld + c, i, c);
+    g = P.goc[q];
+    e = P.gec[q];
+  } else {
+    g = P.go;
+    e = P.ge;
+  }
+}
+
 /* X at (i, c0 - 1), c0 > 0: the stored edge where c0 is a multiple of 8 (strips of 8 and every
  * band's first lane); strips of 1, 2 or 4 (tuned, or several warps per pair) recompute it from
  * the edge before, with loads that wait */
@@ -424,6 +438,28 @@ SW_HD float xe_left(const Pair &P, int i, int c0) {
   return x;
 }
 
+/* The Y checkpoints (order LAC_CUDA_SW_CELLS_XYEDGE, SK 4: the X edges, and Y kept only at
+ * checkpoint rows in the pairs with the X edges whose checkpoint table fits in their Y block,
+ * Pair.yc).  Y runs down the columns, so the backward, which sweeps the rows bottom-up, cannot
+ * recompute it on its way as it does X; it recomputes it in blocks of SW_YC_R rows, top-down
+ * from a stored row, into shared memory (BwdLane's YC).  The blocks follow the backward's
+ * wavefront: lane l of band b (Lu lanes used) starts one at every step s = 0, R, 2R, ... and
+ * takes rows i - R .. i, i = n - 1 - s + Lu - 1 - l (its rows for the next R steps, and the
+ * row above them), with row i - R from the table.  So strip l's checkpoint rows are those
+ * with i + l + rho = 0 (mod R), rho = -(n + Lu - 2) mod R, and the forward, which runs lane l
+ * on row s - l, stores them at the steps with s + rho = 0 (mod R) in every lane of the warp
+ * at once, into slot u = (i + l + rho) / R.  A slot holds Y of the strip's 8 columns and of
+ * the column at its left (the diagonal of the strip's first cell, another strip's column,
+ * whose checkpoint rows differ): 9 runs of 32 floats, one per column, lane l at position l,
+ * so that a warp's stores and loads of a slot are 9 runs of 128 bytes. */
+#define SW_YC_R 4
+SW_HD int yc_slots(int n) { return (n + 33) / SW_YC_R + 1; }
+SW_HD int yc_rho(int n, int Lu) { return (SW_YC_R - (n + Lu - 2) % SW_YC_R) % SW_YC_R; }
+/* the first of the 9 floats of slot u of lane l in band b (the others 32 floats apart) */
+SW_HD size_t yc_at(const Pair &P, int b, int u, int lane) {
+  return (size_t)(b * P.ycns + u) * 288 + (size_t)lane;
+}
+
 /* ---------------------------------------------------------------- forward lane
  *
  * At step s of band b, lane l computes row i = s - l of its strip, columns
@@ -431,11 +467,14 @@ SW_HD float xe_left(const Pair &P, int i, int c0) {
  * left neighbour of the current row (l*: M, X, Y at (i, c0 - 1)) and of the previous row
  * (d*: at (i - 1, c0 - 1), the diagonal of the strip's first cell), the inputs of the
  * current row and of the next (prefetched). */
-template <int W, bool PC> struct FwdLane {
+template <int W, bool PC, bool YC = false> struct FwdLane {
+  static_assert(!YC || W == 8, "the Y checkpoints are laid out for strips of 8");
   float uM[W], uX[W], uY[W];
   float lM, lX, lY, dM, dX, dY;
   float cS[W], cG[W], cE[W], nS[W], nG[W], nE[W];
   float bM, bX, bY; /* lane 0 of a band > 0: (i + 1, c0 - 1) from the tables, prefetched */
+  float bG, bE;     /* YC, lane 0 of a band > 0: the gaps at (i + 1, c0 - 1), prefetched */
+  int rho;          /* YC: the band's checkpoint phase (yc_rho) */
   float vmx;        /* V: this lane's reference max (within vthr of its in-range M's max) */
   double vsum;      /* sum of 2^((M - vmx) inv) over this lane's in-range cells */
 
@@ -463,8 +502,10 @@ SW_UNROLL
       bM = P.M[cell_at(P, (size_t)(c0 - 1), 0, c0 - 1)];
       const size_t a = P.skew ? xy_at(P, 0, c0 - 1) : (size_t)(c0 - 1);
       bX = P.xe ? P.X[xe_at(P, 0, (c0 - 1) >> 3)] : P.X[a];
-      bY = P.Y[a];
+      if constexpr (YC) cell_gaps(P, 0, c0 - 1, bG, bE);
+      else bY = P.Y[a];
     }
+    if constexpr (YC) rho = yc_rho(P.n, lanes_used(P.m, b, W));
     if (c0 < P.m) load_in(P, (size_t)c0, 0, c0, cS, cG, cE); /* row 0 */
   }
 
@@ -474,13 +515,17 @@ SW_UNROLL
     if (lane == 0) {
       rM = bM;
       rX = bX;
-      rY = bY;
+      if constexpr (YC) /* Y(i, c0 - 1) as lane 31 of band b - 1 computed it: from row i - 1 */
+        rY = b > 0 ? smax3(lM - bG, lX - bG, lY - bE, P.inv, P.tl2) : SW_NEG;
+      else
+        rY = bY;
       if (b > 0 && i + 1 < P.n) {
         const size_t q = (size_t)(i + 1) * P.ld + c0 - 1;
         bM = P.M[cell_at(P, q, i + 1, c0 - 1)];
         const size_t a = P.skew ? xy_at(P, i + 1, c0 - 1) : q;
         bX = P.xe ? P.X[xe_at(P, i + 1, (c0 - 1) >> 3)] : P.X[a];
-        bY = P.Y[a];
+        if constexpr (YC) cell_gaps(P, i + 1, c0 - 1, bG, bE);
+        else bY = P.Y[a];
       } else {
         bM = bX = bY = SW_NEG;
       }
@@ -530,7 +575,16 @@ SW_UNROLL
 SW_UNROLL
       for (int k = 0; k < W; k++)
         if (W == 8 ? k == 7 : ((c0 + k) & 7) == 7) P.X[xe_at(P, i, (c0 + k) >> 3)] = uX[k];
-      xy_store<W>(P, P.Y, i, c0, uY);
+      if constexpr (YC) { /* Y at the checkpoint rows only, with the column at the left */
+        if ((s + rho) % SW_YC_R == 0) {
+          float *y = P.Y + yc_at(P, b, (s + rho) / SW_YC_R, lane);
+          y[0] = lY;
+SW_UNROLL
+          for (int k = 0; k < W; k++) y[32 * (k + 1)] = uY[k];
+        }
+      } else {
+        xy_store<W>(P, P.Y, i, c0, uY);
+      }
     } else if (P.skew) {
       xy_store<W>(P, P.X, i, c0, uX);
       xy_store<W>(P, P.Y, i, c0, uY);
@@ -558,9 +612,20 @@ SW_UNROLL
  * pushes), rewritten during the row with what row i pushes into row i - 1.
  * XE (the X edges, xe_at): the prefetch loads of X only qX[0] (xe_left) and, with per-cell
  * gaps, go and ge two rows ahead (q*) with the tables; at step i the lane recomputes row
- * i - 1's X (xe_row) from its M, its left X and its gaps, which arrived a step before. */
-template <int W, bool PC, bool XE = false> struct BwdLane {
+ * i - 1's X (xe_row) from its M, its left X and its gaps, which arrived a step before.
+ * YC (the Y checkpoints, yc_at; with XE, strips of 8): no prefetch into registers; every
+ * SW_YC_R steps the lane loads M and the gaps of its next block of rows and recomputes their
+ * X and Y into its part of the warp's shared memory (yc_block), and each step reads its two
+ * rows from there (yc_read). */
+template <int W, bool PC, bool XE = false, bool YC = false> struct BwdLane {
+  static_assert(!YC || (XE && W == 8), "the Y checkpoints go with the X edges, strips of 8");
   static constexpr int WG = XE && PC ? W : 1;
+  /* YC: a row of the ring in shared memory: M, X, Y at c0 - 1 .. c0 + W - 1, then (per-cell
+   * gaps) go, ge at c0 .. c0 + W - 1, one float per lane every 32 (rg = the ring + lane) */
+  static constexpr int RE = 3 * (W + 1) + (PC ? 2 * W : 0);
+  static constexpr int RING = (SW_YC_R + 1) * RE * 32; /* floats per warp */
+  float *rg;
+  int rho; /* YC: the band's checkpoint phase (yc_rho) */
   float cM[W + 1], cX[W + 1], cY[W + 1];
   float pM[W + 1], pX[W + 1], pY[W + 1];
   float qM[W + 1], qX[W + 1], qY[W + 1];
@@ -641,6 +706,110 @@ SW_UNROLL
     }
   }
 
+  /* YC: the ring's row for table row r (r >= -SW_YC_R - 1) */
+  SW_HD float *yc_row(int r) const {
+    const int k = (r + 2 * (SW_YC_R + 1)) % (SW_YC_R + 1);
+    return rg + (size_t)k * RE * 32;
+  }
+
+  /* YC: the block of rows top = i - SW_YC_R .. i that the next SW_YC_R steps read (the bottom
+   * row only at a band's first step: later it is the previous block's top) into the ring: M
+   * and the gaps loaded, X recomputed along each row from the stored edge at its left (the
+   * forward's expression, as xe_row), Y down the columns from the checkpoint at the top row
+   * (or, above row 0, from the sentinel row -1, as the forward's row 0); rows < 0 hold the
+   * sentinel, rows >= n are left out.  The strip's left column c0 - 1 is another strip's: its
+   * X is the stored edge, its Y recomputed here with the gaps at that column. */
+  SW_HD void yc_block(const Pair &P, int b, int lane, int c0, int i, bool first) {
+    if constexpr (YC) {
+      float hM[W + 1], hX[W + 1], hY[W + 1]; /* the row above */
+SW_UNROLL
+      for (int k = 0; k <= W; k++) hM[k] = hX[k] = hY[k] = SW_NEG;
+      const int top = i - SW_YC_R, last = first ? i : i - 1;
+SW_UNROLL
+      for (int t = 0; t <= SW_YC_R; t++) {
+        const int r = top + t;
+        if (r > last || r >= P.n) break;
+        float *o = yc_row(r);
+        if (r < 0) {
+SW_UNROLL
+          for (int k = 0; k < 3 * (W + 1); k++) o[32 * k] = SW_NEG;
+          continue;
+        }
+        float tM[W + 1], tX[W + 1], tY[W + 1], g[W], e[W];
+        const size_t row = (size_t)r * P.ld + c0;
+        tM[0] = c0 > 0 ? P.M[cell_at(P, row - 1, r, c0 - 1)] : SW_NEG;
+        cell_load<W>(P, P.M, row, r, c0, tM + 1);
+        if (PC) {
+          cell_load<W>(P, P.goc, row, r, c0, g);
+          cell_load<W>(P, P.gec, row, r, c0, e);
+        } else {
+SW_UNROLL
+          for (int k = 0; k < W; k++) {
+            g[k] = P.go;
+            e[k] = P.ge;
+          }
+        }
+        tX[0] = c0 > 0 ? P.X[xe_at(P, r, (c0 - 1) >> 3)] : SW_NEG;
+SW_UNROLL
+        for (int k = 0; k < W; k++) tX[k + 1] = smax2(tM[k] - g[k], tX[k] - e[k], P.inv, P.tl2);
+        if (t == 0) { /* the top row, r >= 0: the checkpoint */
+          const float *y = P.Y + yc_at(P, b, (r + lane + rho) / SW_YC_R, lane);
+SW_UNROLL
+          for (int k = 0; k <= W; k++) tY[k] = y[32 * k];
+        } else {
+          tY[0] = SW_NEG;
+          if (c0 > 0) {
+            float g0, e0;
+            cell_gaps(P, r, c0 - 1, g0, e0);
+            tY[0] = smax3(hM[0] - g0, hX[0] - g0, hY[0] - e0, P.inv, P.tl2);
+          }
+SW_UNROLL
+          for (int k = 0; k < W; k++)
+            tY[k + 1] = smax3(hM[k + 1] - g[k], hX[k + 1] - g[k], hY[k + 1] - e[k], P.inv,
+                              P.tl2);
+        }
+SW_UNROLL
+        for (int k = 0; k <= W; k++) {
+          o[32 * k] = tM[k];
+          o[32 * (W + 1 + k)] = tX[k];
+          o[32 * (2 * W + 2 + k)] = tY[k];
+          hM[k] = tM[k];
+          hX[k] = tX[k];
+          hY[k] = tY[k];
+        }
+        if (PC) {
+SW_UNROLL
+          for (int k = 0; k < W; k++) {
+            o[32 * (3 * W + 3 + k)] = g[k];
+            o[32 * (4 * W + 3 + k)] = e[k];
+          }
+        }
+      }
+    }
+  }
+
+  /* YC: rows i (M, X; the gaps) and i - 1 (M, X, Y) from the ring */
+  SW_HD void yc_read(int i) {
+    if constexpr (YC) {
+      const float *c = yc_row(i), *p = yc_row(i - 1);
+SW_UNROLL
+      for (int k = 0; k <= W; k++) {
+        cM[k] = c[32 * k];
+        cX[k] = c[32 * (W + 1 + k)];
+        pM[k] = p[32 * k];
+        pX[k] = p[32 * (W + 1 + k)];
+        pY[k] = p[32 * (2 * W + 2 + k)];
+      }
+      if (PC) {
+SW_UNROLL
+        for (int k = 0; k < W; k++) {
+          cG[k] = c[32 * (3 * W + 3 + k)];
+          cE[k] = c[32 * (4 * W + 3 + k)];
+        }
+      }
+    }
+  }
+
   SW_HD void load_scratch(const Pair &P, int b, int nb, int i) {
     if (b + 1 < nb && i >= 0) {
       const float *w = P.work + (size_t)((b + 1) & 1) * 5 * P.n + (size_t)5 * i;
@@ -658,15 +827,18 @@ SW_UNROLL
     sLM = sLX = sDM = sDX = sDY = 0.0f;
     const int c0 = b * 32 * W + lane * W;
     if (c0 < P.m) { /* the lane's first row is n - 1 */
-      load_tab(P, P.n - 1, c0, cM, cX, cY);
-      load_tab(P, P.n - 2, c0, pM, pX, pY);
+      if constexpr (!YC) {
+        load_tab(P, P.n - 1, c0, cM, cX, cY);
+        load_tab(P, P.n - 2, c0, pM, pX, pY);
+      }
       load_in(P, P.n - 1, c0, cG, cE, cQ);
-      if constexpr (XE) {
+      if constexpr (XE && !YC) {
         load_gap(P, P.n - 1, c0, cG, cE);
         load_gap(P, P.n - 2, c0, pG, pE);
         xe_row(P, P.n - 1, cM, cX, cG, cE);
       }
     }
+    if constexpr (YC) rho = yc_rho(P.n, Lu);
     if (lane == Lu - 1) load_scratch(P, b, nb, P.n - 1);
   }
 
@@ -682,14 +854,20 @@ SW_UNROLL
       rDY = bL[4];
       load_scratch(P, b, nb, i - 1);
     }
+    if constexpr (YC)
+      if (s % SW_YC_R == 0 && i >= 0 && c0 < P.m) yc_block(P, b, lane, c0, i, s == 0);
     if (i < 0 || i >= P.n || c0 >= P.m) {
       sLM = sLX = sDM = sDX = sDY = 0.0f;
       return;
     }
-    load_tab(P, i - 2, c0, qM, qX, qY); /* prefetch for the next step */
-    load_gap(P, i - 2, c0, qG, qE);
+    if constexpr (YC) {
+      yc_read(i);
+    } else {
+      load_tab(P, i - 2, c0, qM, qX, qY); /* prefetch for the next step */
+      load_gap(P, i - 2, c0, qG, qE);
+    }
     if (i >= 1) load_in(P, i - 1, c0, nG, nE, nQ);
-    xe_row(P, i - 1, pM, pX, pG, pE);
+    if constexpr (!YC) xe_row(P, i - 1, pM, pX, pG, pE);
 
     float lpM = rLM, lpX = rLX;            /* left push into (i, j) from (i, j + 1) */
     float ndM = rDM, ndX = rDX, ndY = rDY; /* diagonal push into (i - 1, j) from (i, j + 1) */
@@ -754,18 +932,21 @@ SW_UNROLL
       w[4] = ndY;
     }
     /* rotate: row i - 1 becomes the current row */
+    if constexpr (!YC) {
 SW_UNROLL
-    for (int k = 0; k <= W; k++) {
-      cM[k] = pM[k];
-      cX[k] = pX[k];
-      cY[k] = pY[k];
-      pM[k] = qM[k];
-      pX[k] = qX[k];
-      pY[k] = qY[k];
+      for (int k = 0; k <= W; k++) {
+        cM[k] = pM[k];
+        cX[k] = pX[k];
+        cY[k] = pY[k];
+        pM[k] = qM[k];
+        pX[k] = qX[k];
+        pY[k] = qY[k];
+      }
     }
 SW_UNROLL
     for (int k = 0; k < W; k++) {
       cQ[k] = nQ[k];
+      if (YC) continue; /* the gaps come from the ring */
       if (XE && PC) {
         cG[k] = pG[k % WG];
         cE[k] = pE[k % WG];
@@ -782,16 +963,21 @@ SW_UNROLL
 /* ---------------------------------------------------------------- pair setup */
 
 /* the pair's shape and order: what xy_at needs.  skew: the launch's code (sw_launch_order):
- * 0, 1, 2 as Pair.skew; 3 = 2 with the X edges for the pairs wider than 128 columns */
+ * 0, 1, 2 as Pair.skew; 3 = 2 with the X edges for the pairs wider than 128 columns; 4 = 3
+ * with the Y checkpoints where they fit */
 SW_HD Pair pair_shape(const lac_cuda_sw_dims &d, int skew) {
   Pair P;
   P.n = d.n;
   P.m = d.m;
   P.ld = d.ld;
-  P.skew = skew == 3 ? 2 : skew;
-  P.xe = skew == 3 && d.m > 128;
+  P.skew = skew >= 3 ? 2 : skew;
+  P.xe = skew >= 3 && d.m > 128;
   P.wl = sw_pick_w(d.m, 8);
   P.wlg = P.wl == 8 ? 3 : P.wl == 4 ? 2 : P.wl == 2 ? 1 : 0;
+  /* the checkpoints of the nb bands (strips of 8) must fit in the pair's Y block */
+  P.ycns = yc_slots(d.n);
+  const size_t nb = (size_t)(d.m + 255) / 256;
+  P.yc = skew == 4 && P.xe && nb * (size_t)P.ycns * 288 <= (size_t)d.n * (size_t)d.ld;
   return P;
 }
 
@@ -860,8 +1046,8 @@ SW_HD void v_finish(float tau, float mx, double sum, float *V, float *vstat, int
 /* One wavefront step of a warp: the neighbours' values of the last step by shuffle (forward:
  * from lane l-1, M X Y of its last column; backward: from lane l+1, the left and diagonal
  * pushes of its first cell), the lane's step, and what it sends at the next one. */
-template <int W, bool PC>
-__device__ __forceinline__ void fwd_warp_step(FwdLane<W, PC> &L, const Pair &P, int b, int lane,
+template <int W, bool PC, bool YC>
+__device__ __forceinline__ void fwd_warp_step(FwdLane<W, PC, YC> &L, const Pair &P, int b, int lane,
                                               int s, float &sM, float &sX, float &sY) {
   const float rM = __shfl_up_sync(SW_FULL, sM, 1);
   const float rX = __shfl_up_sync(SW_FULL, sX, 1);
@@ -872,10 +1058,10 @@ __device__ __forceinline__ void fwd_warp_step(FwdLane<W, PC> &L, const Pair &P, 
   sY = L.uY[W - 1];
 }
 
-template <int W, bool PC, bool XE>
-__device__ __forceinline__ void bwd_warp_step(BwdLane<W, PC, XE> &L, const Pair &P, int b, int nb,
-                                              int lane, int Lu, int s, float &sLM, float &sLX,
-                                              float &sDM, float &sDX, float &sDY) {
+template <int W, bool PC, bool XE, bool YC>
+__device__ __forceinline__ void bwd_warp_step(BwdLane<W, PC, XE, YC> &L, const Pair &P, int b,
+                                              int nb, int lane, int Lu, int s, float &sLM,
+                                              float &sLX, float &sDM, float &sDX, float &sDY) {
   const float rLM = __shfl_down_sync(SW_FULL, sLM, 1);
   const float rLX = __shfl_down_sync(SW_FULL, sLX, 1);
   const float rDM = __shfl_down_sync(SW_FULL, sDM, 1);
@@ -889,9 +1075,9 @@ __device__ __forceinline__ void bwd_warp_step(BwdLane<W, PC, XE> &L, const Pair 
   sDY = L.sDY;
 }
 
-template <int W, bool PC>
+template <int W, bool PC, bool YC = false>
 __device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx, double *vsum) {
-  FwdLane<W, PC> L;
+  FwdLane<W, PC, YC> L;
   L.begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   for (int b = 0; b < nb; b++) {
@@ -906,18 +1092,28 @@ __device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx
   *vsum = L.vsum;
 }
 
+/* The forward with the Y checkpoints (SK 4): nvcc 13.0 gives the per-cell build 164 registers
+ * (12 blocks of one warp per SM; the other orders: 128, 16 blocks).  LAC_SW_YC_FWD_MINB = 16
+ * caps it at 128 (one 4-byte spill) for an A/B on a GPU (tools/gpu-check.sh, NVEXTRA); 0, the
+ * default, leaves ptxas free (the other kernels' bound: 0 builds them as before, bit for bit
+ * the same register counts). */
+#ifndef LAC_SW_YC_FWD_MINB
+#define LAC_SW_YC_FWD_MINB 0
+#endif
 template <bool PC, int FW, int SK>
-__global__ void __launch_bounds__(32) sw_fwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims,
-                                                     float tau, const float *S, const float *go,
-                                                     const float *ge, float *M, float *X,
-                                                     float *Y, float *V, float *vstat) {
+__global__ void __launch_bounds__(32, SK == 4 ? LAC_SW_YC_FWD_MINB : 0)
+    sw_fwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *S,
+                  const float *go, const float *ge, float *M, float *X, float *Y, float *V,
+                  float *vstat) {
   const int p = blockIdx.x, lane = threadIdx.x;
   if (p >= n_pairs) return;
   const lac_cuda_sw_dims d = dims[p];
   const Pair P = make_pair(d, tau, p, PC, SK, S, go, ge, M, X, Y);
   float vmx;
   double vsum;
-  switch (sw_pick_w(P.m, FW)) {
+  /* SK 4: the Y checkpoints where they fit (P.yc), whose strips are 8 wide (FW = 8) */
+  if (SK == 4 && FW == 8 && P.yc) fwd_pair_dev<8, PC, true>(P, lane, &vmx, &vsum);
+  else switch (sw_pick_w(P.m, FW)) {
     case 1: fwd_pair_dev<1, PC>(P, lane, &vmx, &vsum); break;
     case 2: fwd_pair_dev<2, PC>(P, lane, &vmx, &vsum); break;
     case 4: fwd_pair_dev<4, PC>(P, lane, &vmx, &vsum); break;
@@ -932,9 +1128,11 @@ SW_UNROLL
   if (lane == 0) v_finish(tau, mx, sum, V, vstat, p);
 }
 
-template <int W, bool PC, bool XE>
-__device__ __forceinline__ void bwd_pair_dev(const Pair &P, int lane, double *sgo, double *sge) {
-  BwdLane<W, PC, XE> L;
+template <int W, bool PC, bool XE, bool YC = false>
+__device__ __forceinline__ void bwd_pair_dev(const Pair &P, int lane, double *sgo, double *sge,
+                                             float *ring = nullptr) {
+  BwdLane<W, PC, XE, YC> L;
+  L.rg = ring ? ring + lane : nullptr;
   L.begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   for (int b = nb - 1; b >= 0; b--) {
@@ -961,8 +1159,15 @@ __global__ void __launch_bounds__(32)
   Pair P = make_bwd_pair(dims[p], tau, p, PC, SK, go, ge, M, X, Y, vstat, gV, gM, dS, dgo, dge,
                          work);
   double sgo = 0.0, sge = 0.0;
-  /* SK 3: the X edges for the pairs wider than 128 columns (P.xe), whose strips are FW wide */
-  if (SK == 3 && P.xe) bwd_pair_dev<FW, PC, true>(P, lane, &sgo, &sge);
+  /* SK 3 and 4: the X edges for the pairs wider than 128 columns (P.xe), whose strips are FW
+   * wide; SK 4 (FW = 8): the Y checkpoints where they fit (P.yc), recomputed in shared memory */
+  float *ring = nullptr;
+  if constexpr (SK == 4 && FW == 8) {
+    __shared__ float sh[BwdLane<8, PC, true, true>::RING];
+    ring = sh;
+  }
+  if (SK == 4 && FW == 8 && P.yc) bwd_pair_dev<8, PC, true, true>(P, lane, &sgo, &sge, ring);
+  else if (SK >= 3 && P.xe) bwd_pair_dev<FW, PC, true>(P, lane, &sgo, &sge);
   else switch (sw_pick_w(P.m, FW)) {
     case 1: bwd_pair_dev<1, PC, false>(P, lane, &sgo, &sge); break;
     case 2: bwd_pair_dev<2, PC, false>(P, lane, &sgo, &sge); break;
@@ -1115,8 +1320,9 @@ __global__ void __launch_bounds__(32 * SW_MW_MAX)
 
 /* ---------------------------------------------------------------- host emulation */
 
-template <int W, bool PC> void fwd_pair_emu(const Pair &P, float *mxo, double *sumo) {
-  FwdLane<W, PC> *L = new FwdLane<W, PC>[32];
+template <int W, bool PC, bool YC = false>
+void fwd_pair_emu(const Pair &P, float *mxo, double *sumo) {
+  FwdLane<W, PC, YC> *L = new FwdLane<W, PC, YC>[32];
   for (int l = 0; l < 32; l++) L[l].begin_pair();
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   float sM[32], sX[32], sY[32];
@@ -1147,10 +1353,15 @@ template <int W, bool PC> void fwd_pair_emu(const Pair &P, float *mxo, double *s
   *sumo = sum;
 }
 
-template <int W, bool PC, bool XE>
+template <int W, bool PC, bool XE, bool YC = false>
 void bwd_pair_emu(const Pair &P, double *sgo, double *sge) {
-  BwdLane<W, PC, XE> *L = new BwdLane<W, PC, XE>[32];
-  for (int l = 0; l < 32; l++) L[l].begin_pair();
+  typedef BwdLane<W, PC, XE, YC> Lane;
+  Lane *L = new Lane[32];
+  float *ring = YC ? new float[Lane::RING] : nullptr; /* the warp's shared memory */
+  for (int l = 0; l < 32; l++) {
+    L[l].rg = ring ? ring + l : nullptr;
+    L[l].begin_pair();
+  }
   const int nb = (P.m + 32 * W - 1) / (32 * W);
   float s[5][32], r[5][32];
   for (int b = nb - 1; b >= 0; b--) {
@@ -1182,6 +1393,7 @@ void bwd_pair_emu(const Pair &P, double *sgo, double *sge) {
   *sgo = a;
   *sge = c;
   delete[] L;
+  delete[] ring;
 }
 
 /* The several-warp schedule on the CPU: K warps of 32 lanes on the block's clock.  Within a
@@ -1313,14 +1525,16 @@ void bwd_pair_emu_mw(const Pair &P, double *sgo, double *sge) {
 
 /* the order of a launch's tables and buffers (the kernels' SK, pair_shape): every per-cell
  * buffer in the warp's order when the caller keeps them so (order LAC_CUDA_SW_CELLS; 3: with
- * the X edges, LAC_CUDA_SW_CELLS_XEDGE), else X and Y from o.skew_min_pairs pairs on */
+ * the X edges, LAC_CUDA_SW_CELLS_XEDGE; 4: and the Y checkpoints, LAC_CUDA_SW_CELLS_XYEDGE),
+ * else X and Y from o.skew_min_pairs pairs on */
 static int sw_launch_order(const lac_cuda_sw_opts &o, int n_pairs, int order) {
+  if (order == LAC_CUDA_SW_CELLS_XYEDGE) return 4;
   if (order == LAC_CUDA_SW_CELLS_XEDGE) return 3;
   return order == LAC_CUDA_SW_CELLS ? 2 : n_pairs >= o.skew_min_pairs;
 }
 static bool sw_order_ok(int order) {
   return order == LAC_CUDA_SW_ROWS || order == LAC_CUDA_SW_CELLS ||
-         order == LAC_CUDA_SW_CELLS_XEDGE;
+         order == LAC_CUDA_SW_CELLS_XEDGE || order == LAC_CUDA_SW_CELLS_XYEDGE;
 }
 
 extern "C" lac_cuda_sw_opts lac_cuda_sw_default_opts(void) {
@@ -1339,9 +1553,14 @@ extern "C" int lac_cuda_sw_opts_valid(const lac_cuda_sw_opts *o) {
 }
 
 /* a launch's settings: *opts, or the defaults for NULL; false (nothing to launch) for an
- * invalid order or settings */
+ * invalid order or settings (order LAC_CUDA_SW_CELLS_XYEDGE: strips of 8 both ways and 0 or 1
+ * warps, which it runs as 1) */
 static bool sw_launch_args(int order, const lac_cuda_sw_opts *opts, lac_cuda_sw_opts *o) {
   *o = opts ? *opts : lac_cuda_sw_default_opts();
+  if (order == LAC_CUDA_SW_CELLS_XYEDGE) { /* the checkpoints' strips: 8, one warp per pair */
+    if (o->fwd_wmax != 8 || o->bwd_wmax != 8 || o->warps > 1) return false;
+    o->warps = 1;
+  }
   return sw_order_ok(order) && lac_cuda_sw_opts_valid(o);
 }
 
@@ -1382,9 +1601,12 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
       sw_fwd_kernel<pc, fw, sk><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, \
                                                         V, vstat);                             \
   } while (0)
+#define SW_LAUNCH_F4(pc) /* one warp, strips of 8 (sw_launch_args) */                           \
+  sw_fwd_kernel<pc, 8, 4><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, S, go, ge, M, X, Y, V, vstat)
 #define SW_LAUNCH_F2(pc, fw)                        \
   do {                                              \
-    if (skew == 3) SW_LAUNCH_F(pc, fw, 3);          \
+    if (skew == 4) SW_LAUNCH_F4(pc);                \
+    else if (skew == 3) SW_LAUNCH_F(pc, fw, 3);     \
     else if (skew == 2) SW_LAUNCH_F(pc, fw, 2);     \
     else if (skew == 1) SW_LAUNCH_F(pc, fw, 1);     \
     else SW_LAUNCH_F(pc, fw, 0);                    \
@@ -1397,6 +1619,7 @@ extern "C" int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, in
     else SW_LAUNCH_F2(false, 8);
   }
 #undef SW_LAUNCH_F2
+#undef SW_LAUNCH_F4
 #undef SW_LAUNCH_F
   return (int)cudaGetLastError();
 }
@@ -1422,9 +1645,13 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
       sw_bwd_kernel<pc, fw, sk><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y,    \
                                                         vstat, gV, gM, dS, dgo, dge, work);    \
   } while (0)
+#define SW_LAUNCH_B4(pc) /* one warp, strips of 8 (sw_launch_args) */                        \
+  sw_bwd_kernel<pc, 8, 4><<<n_pairs, 32, 0, st>>>(n_pairs, dims, tau, go, ge, M, X, Y, vstat, gV, \
+                                                  gM, dS, dgo, dge, work)
 #define SW_LAUNCH_B2(pc, fw)                        \
   do {                                              \
-    if (skew == 3) SW_LAUNCH_B(pc, fw, 3);          \
+    if (skew == 4) SW_LAUNCH_B4(pc);                \
+    else if (skew == 3) SW_LAUNCH_B(pc, fw, 3);     \
     else if (skew == 2) SW_LAUNCH_B(pc, fw, 2);     \
     else if (skew == 1) SW_LAUNCH_B(pc, fw, 1);     \
     else SW_LAUNCH_B(pc, fw, 0);                    \
@@ -1437,6 +1664,7 @@ extern "C" int lac_cuda_sw_backward(int n_pairs, const lac_cuda_sw_dims *dims, i
     else SW_LAUNCH_B2(false, 8);
   }
 #undef SW_LAUNCH_B2
+#undef SW_LAUNCH_B4
 #undef SW_LAUNCH_B
   return (int)cudaGetLastError();
 }
@@ -1461,7 +1689,9 @@ extern "C" int lac_cuda_sw_emulate_forward(int n_pairs, const lac_cuda_sw_dims *
   else if (K > 1) fwd_pair_emu_mw<w, false>(P, &mx, &sum);                               \
   else if (per_cell) fwd_pair_emu<w, true>(P, &mx, &sum);                                \
   else fwd_pair_emu<w, false>(P, &mx, &sum)
-    if (W == 1) { SW_EMU_F(1); }
+    if (P.yc && per_cell) fwd_pair_emu<8, true, true>(P, &mx, &sum); /* K = 1, W = 8 */
+    else if (P.yc) fwd_pair_emu<8, false, true>(P, &mx, &sum);
+    else if (W == 1) { SW_EMU_F(1); }
     else if (W == 2) { SW_EMU_F(2); }
     else if (W == 4) { SW_EMU_F(4); }
     else { SW_EMU_F(8); }
@@ -1498,7 +1728,9 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
   } else {                  \
     SW_EMU_B2(w, false);    \
   }
-    if (W == 1) { SW_EMU_B(1); }
+    if (P.yc && per_cell) bwd_pair_emu<8, true, true, true>(P, &sgo, &sge); /* K = 1, W = 8 */
+    else if (P.yc) bwd_pair_emu<8, false, true, true>(P, &sgo, &sge);
+    else if (W == 1) { SW_EMU_B(1); }
     else if (W == 2) { SW_EMU_B(2); }
     else if (W == 4) { SW_EMU_B(4); }
     else { SW_EMU_B(8); }

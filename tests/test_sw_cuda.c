@@ -357,7 +357,7 @@ static const char *co_name[CO_N] = {"S", "go", "ge", "gM", "M", "X", "Y", "dS", 
 typedef struct {
   lac_cuda_sw_dims *dims;
   size_t cells, wfloats;
-  int max_m, order; /* LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS or LAC_CUDA_SW_CELLS_XEDGE */
+  int max_m, order; /* LAC_CUDA_SW_ROWS, or LAC_CUDA_SW_CELLS and its variants */
   lac_cuda_sw_opts ko; /* the run's kernel settings */
   float *h[CO_N]; /* host buffers; per pair (np floats) for go, ge, dgo, dge of scalar gaps */
   float *V, *vstat, *gV, *work;
@@ -497,24 +497,29 @@ static void check_cell_index(void) {
   CHECK(lac_cuda_sw_cell_index(&odd, 0, 0) == -1, "lac_cuda_sw_cell_index: ld 12 not refused");
 }
 
-/* an order other than LAC_CUDA_SW_ROWS / _CELLS / _CELLS_XEDGE, or kernel settings out of
- * range: cudaErrorInvalidValue from the launchers (on the GPU) and their emulation, with
- * nothing written; NULL settings run with the defaults */
+/* an order other than LAC_CUDA_SW_ROWS / _CELLS / _CELLS_XEDGE / _CELLS_XYEDGE, kernel
+ * settings out of range, or settings that LAC_CUDA_SW_CELLS_XYEDGE cannot run (strips of 4,
+ * several warps per pair): cudaErrorInvalidValue from the launchers (on the GPU) and their
+ * emulation, with nothing written; NULL settings run with the defaults */
 static void check_refusals(int gpu) {
   const lac_cuda_sw_dims d = {0, 0, 2, 3, 8, 0};
   float S[16] = {0}, M[16], X[16], Y[16], dS[16], go = 1.0f, ge = 0.5f, V = -7.0f, vs[2] = {0},
         dgo = 0, dge = 0, work[20];
   for (int t = 0; t < 16; t++) M[t] = dS[t] = -7.0f;
   const lac_cuda_sw_opts def = lac_cuda_sw_default_opts();
-  lac_cuda_sw_opts bad_ko[5] = {def, def, def, def, def};
+  lac_cuda_sw_opts bad_ko[8] = {def, def, def, def, def, def, def, def};
   bad_ko[0].fwd_wmax = 6;
   bad_ko[1].bwd_wmax = 2;
   bad_ko[2].warps = 3;
   bad_ko[3].warps = 16;
   bad_ko[4].skew_min_pairs = -1;
-  for (int t = 0; t < 7; t++) {
-    /* t < 2: orders -1 and 3 with the defaults; then valid orders with bad settings */
-    const int order = t == 0 ? -1 : t == 1 ? 3 : (t % 3);
+  bad_ko[5].fwd_wmax = 4; /* allowed, but not with the Y checkpoints */
+  bad_ko[6].bwd_wmax = 4;
+  bad_ko[7].warps = 2;
+  for (int t = 0; t < 10; t++) {
+    /* t < 2: orders -1 and 4 with the defaults; then valid orders with bad settings; t >= 7:
+     * the Y checkpoints with settings that other orders run */
+    const int order = t == 0 ? -1 : t == 1 ? 4 : t < 7 ? t % 4 : LAC_CUDA_SW_CELLS_XYEDGE;
     const lac_cuda_sw_opts *ko = t < 2 ? NULL : &bad_ko[t - 2];
     const int ef = lac_cuda_sw_emulate_forward(1, &d, 3, order, ko, 1.0f, 0, S, &go, &ge, M, X,
                                                Y, &V, vs);
@@ -535,7 +540,7 @@ static void check_refusals(int gpu) {
             "launchers with order %d, settings %d: %d / %d, expected cudaErrorInvalidValue",
             order, t - 2, gf, gb);
     }
-    if (t >= 2)
+    if (t >= 2 && t < 7)
       CHECK(!lac_cuda_sw_opts_valid(ko) && lac_cuda_sw_launch_warps(ko, 8, 1024, 1) == -1,
             "settings %d accepted", t - 2);
   }
@@ -591,8 +596,8 @@ static void check_skew_setting(void) {
   free(buf);
 }
 
-/* returns the number of pairs whose results differ in order (LAC_CUDA_SW_CELLS or
- * LAC_CUDA_SW_CELLS_XEDGE) from row-major */
+/* returns the number of pairs whose results differ in order (LAC_CUDA_SW_CELLS,
+ * LAC_CUDA_SW_CELLS_XEDGE or LAC_CUDA_SW_CELLS_XYEDGE) from row-major */
 static int check_cell_order_one(const batch *B, int order, const lac_cuda_sw_opts *ko, int gpu) {
   co_pack R, W;
   co_pack_make(B, LAC_CUDA_SW_ROWS, ko, &R);
@@ -619,9 +624,20 @@ static int check_cell_order_one(const batch *B, int order, const lac_cuda_sw_opt
       }
       if (bad) what = co_name[k];
     }
+    if (!bad && order == LAC_CUDA_SW_CELLS_XYEDGE && d->m > 128 && d->n >= 64) {
+      /* the checkpoints are in use: most of the pair's Y table keeps its poison (a slot of 9
+       * floats every 4th row of each strip of 8: about 9 / 32 of the cells written) */
+      size_t written = 0;
+      for (size_t t = 0; t < (size_t)d->n * d->ld; t++) written += !isnan(W.h[CO_Y][d->off + t]);
+      CHECK(written * 3 < (size_t)d->n * d->ld, "%s: pair %d (%d x %d): %zu of %zu cells of the "
+            "Y table written with the Y checkpoints", gpu ? "gpu" : "emu", p, d->n, d->m,
+            written, (size_t)d->n * d->ld);
+    }
     CHECK(!bad, "%s: pair %d (%d x %d): %s in the warp's order%s differs from row-major",
           gpu ? "gpu" : "emu", p, d->n, d->m, what,
-          order == LAC_CUDA_SW_CELLS_XEDGE ? " with the X edges" : "");
+          order == LAC_CUDA_SW_CELLS_XEDGE    ? " with the X edges"
+          : order == LAC_CUDA_SW_CELLS_XYEDGE ? " with the X edges and Y checkpoints"
+                                              : "");
     fails += bad;
   }
   co_pack_free(&R);
@@ -629,12 +645,20 @@ static int check_cell_order_one(const batch *B, int order, const lac_cuda_sw_opt
   return fails;
 }
 
-/* both orders against row-major.  With the X edges the X table's other cells keep their NaN
- * poison (co_pack_make), so a backward that read one of them instead of recomputing it would
- * differ */
+/* the other orders against row-major.  With the X edges the X table's other cells keep their
+ * NaN poison (co_pack_make), and with the Y checkpoints the Y table's, so a backward that
+ * read one of them instead of recomputing it would differ.  The Y checkpoints run only with
+ * strips of 8 both ways on one warp per pair (check_refusals), warps 0 as 1: row-major runs
+ * with 1 then, since V's sum follows the warps' strips */
 static int check_cell_order(const batch *B, const lac_cuda_sw_opts *ko, int gpu) {
-  return check_cell_order_one(B, LAC_CUDA_SW_CELLS, ko, gpu) +
-         check_cell_order_one(B, LAC_CUDA_SW_CELLS_XEDGE, ko, gpu);
+  int f = check_cell_order_one(B, LAC_CUDA_SW_CELLS, ko, gpu) +
+          check_cell_order_one(B, LAC_CUDA_SW_CELLS_XEDGE, ko, gpu);
+  if (ko->fwd_wmax == 8 && ko->bwd_wmax == 8 && ko->warps <= 1) {
+    lac_cuda_sw_opts one = *ko;
+    one.warps = 1;
+    f += check_cell_order_one(B, LAC_CUDA_SW_CELLS_XYEDGE, &one, gpu);
+  }
+  return f;
 }
 
 /* argument checks (lengths, tau and NULLs run before anything touches the device; the
@@ -833,9 +857,10 @@ int main(int argc, char **argv) {
     /* every per-cell buffer in the warp's order = row-major, bit for bit, with this run's
      * settings: strips 8/8, 1 warp, row-major X/Y (run 4); X/Y in the warp's order (9);
      * strips 8/4 on 1 warp (11); 4/4 on 2 warps (13); 8/4 on 4 warps, X/Y in the warp's
-     * order (14).  With the X edges, the backward's strips of 4 (11, 13, 14) recompute the X
-     * at their left from the edge before */
-    if (run == 4 || run == 9 || run == 11 || run == 13 || run == 14) {
+     * order (14); scalar gaps, warps by the pair count (15).  With the X edges, the
+     * backward's strips of 4 (11, 13, 14) recompute the X at their left from the edge before;
+     * the Y checkpoints run on 4, 9 and 15 (one warp, strips of 8) */
+    if (run == 4 || run == 9 || run == 11 || run == 13 || run == 14 || run == 15) {
       if (emulate) fails_emu += check_cell_order(&B, &ko, 0);
       if (have_gpu) fails_gpu += check_cell_order(&B, &ko, 1);
     }

@@ -297,6 +297,12 @@ elif [ "$bench" = 1 ]; then
       kxs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=xedge")
       kxsc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=scalar" "run=xedge")
       [ -n "$kx" ] && vars="$vars; the warp's order with the X edges: $kx (${kxc:-?}x the warp's order, ${kxg:-?} of copy bandwidth), scalar ${kxs:-?} (${kxsc:-?}x)"
+      ky=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=xyedge")
+      kyc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=cell" "run=xyedge")
+      kyg=$(val "$bl" of_copy "pairs=$np " "T=$T " "gaps=cell" "run=xyedge")
+      kys=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=xyedge")
+      kysc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=scalar" "run=xyedge")
+      [ -n "$ky" ] && vars="$vars; with the X edges and Y checkpoints (one warp): $ky (${kyc:-?}x the warp's order, ${kyg:-?} of copy bandwidth), scalar ${kys:-?} (${kysc:-?}x)"
       for wm in 8/4 4/4; do # narrower strips, one warp (--tune)
         kt=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=$wm")
         [ -n "$kt" ] || continue
