@@ -30,9 +30,10 @@
  * code on the CPU (32 lanes in lock step) — and the test then exits 77 (skipped) if that
  * passes, 1 if it fails.  With a GPU, both run, and also: batch = pairs one by one (bit for
  * bit: one warp per pair, no cross-pair arithmetic), and the argument checks.  On both,
- * five runs also compare every per-cell buffer in the warp's order (LAC_CUDA_SW_CELLS, the
+ * six runs also compare every per-cell buffer in the warp's order (LAC_CUDA_SW_CELLS, the
  * launchers on buffers packed here), and that order with the X edges
- * (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X), with row-major, bit for bit, and the
+ * (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X) and with the Y checkpoints too
+ * (LAC_CUDA_SW_CELLS_XYEDGE, three of the runs), with row-major, bit for bit, and the
  * order's map (lac_cuda_sw_cell_index) is checked to be a bijection of each block that refuses
  * cells outside it; the launchers refuse other orders and out-of-range settings
  * (lac_cuda_sw_opts); lac_cuda_sw_best_order's rule is checked.
