@@ -64,7 +64,7 @@ typedef struct {
 #define LAC_CUDA_SW_CELLS_XEDGE 2
 /* LAC_CUDA_SW_CELLS_XEDGE, and the Y table of each such pair holds Y only at every 4th row
  * (where the table of these checkpoints fits in the pair's Y block; the backward recomputes
- * the rest in shared memory, 27.5 KB a block with per-cell gaps: 6 of Y's 8 bytes a cell
+ * the rest in shared memory, 27.5 KB a block with per-cell gaps: 5.75 of Y's 8 bytes a cell
  * saved; results bit for bit those of the other orders; kernels/sw_affine.cu, yc_at).  Runs one
  * warp per pair with strips of 8: settings with other strip widths or warps are refused.  Not
  * yet timed on a GPU: lac_cuda_sw_best_order does not pick it. */

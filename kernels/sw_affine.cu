@@ -620,8 +620,11 @@ SW_UNROLL
 template <int W, bool PC, bool XE = false, bool YC = false> struct BwdLane {
   static_assert(!YC || (XE && W == 8), "the Y checkpoints go with the X edges, strips of 8");
   static constexpr int WG = XE && PC ? W : 1;
-  /* YC: a row of the ring in shared memory: M, X, Y at c0 - 1 .. c0 + W - 1, then (per-cell
-   * gaps) go, ge at c0 .. c0 + W - 1, one float per lane every 32 (rg = the ring + lane) */
+  /* YC: a row of the ring in shared memory, one float per lane every 32 (rg = the ring +
+   * lane): M, X, Y at c0 - 1 .. c0 + W - 1, then (per-cell gaps) go, ge at c0 .. c0 + W - 1.
+   * go and ge at c0 - 1 wait in the first two Y slots (OG0, OE0) until yc_block computes Y
+   * (43 floats a row with per-cell gaps: 27.5 KB a warp, 8 warps an SM as the registers) */
+  enum { OX = W + 1, OY = 2 * W + 2, OG = 3 * W + 3, OE = 4 * W + 3, OG0 = OY, OE0 = OY + 1 };
   static constexpr int RE = 3 * (W + 1) + (PC ? 2 * W : 0);
   static constexpr int RING = (SW_YC_R + 1) * RE * 32; /* floats per warp */
   float *rg;
@@ -713,22 +716,54 @@ SW_UNROLL
   }
 
   /* YC: the block of rows top = i - SW_YC_R .. i that the next SW_YC_R steps read (the bottom
-   * row only at a band's first step: later it is the previous block's top) into the ring: M
-   * and the gaps loaded, X recomputed along each row from the stored edge at its left (the
-   * forward's expression, as xe_row), Y down the columns from the checkpoint at the top row
-   * (or, above row 0, from the sentinel row -1, as the forward's row 0); rows < 0 hold the
-   * sentinel, rows >= n are left out.  The strip's left column c0 - 1 is another strip's: its
-   * X is the stored edge, its Y recomputed here with the gaps at that column. */
+   * row only at a band's first step: later it is the previous block's top) into the ring, in
+   * two passes.  First every load of the block at once (M, the gaps, the X edge at the left,
+   * the checkpoint): rows are clamped into the pair, so no load waits on a test and the warp
+   * has a block's bytes in flight.  Then, top-down: X along each row from the stored edge at
+   * its left (the forward's expression, as xe_row), Y down the columns from the checkpoint at
+   * the top row (or, above row 0, from the sentinel row -1, as the forward's row 0); rows < 0
+   * hold the sentinel, rows >= n are left out.  The strip's left column c0 - 1 is another
+   * strip's: its X is the stored edge, its Y recomputed here with the gaps at that column. */
   SW_HD void yc_block(const Pair &P, int b, int lane, int c0, int i, bool first) {
     if constexpr (YC) {
+      const int top = i - SW_YC_R, rows = first ? SW_YC_R + 1 : SW_YC_R;
+SW_UNROLL
+      for (int t = 0; t <= SW_YC_R; t++) {
+        if (t == rows) break; /* warp-uniform */
+        const int r0 = top + t, r = r0 < 0 ? 0 : r0 < P.n ? r0 : P.n - 1;
+        float *o = yc_row(r0);
+        const size_t row = (size_t)r * P.ld + c0;
+        float v[W];
+        cell_load<W>(P, P.M, row, r, c0, v);
+SW_UNROLL
+        for (int k = 0; k < W; k++) o[32 * (1 + k)] = v[k];
+        if (PC) {
+          cell_load<W>(P, P.goc, row, r, c0, v);
+SW_UNROLL
+          for (int k = 0; k < W; k++) o[32 * (OG + k)] = v[k];
+          cell_load<W>(P, P.gec, row, r, c0, v);
+SW_UNROLL
+          for (int k = 0; k < W; k++) o[32 * (OE + k)] = v[k];
+        }
+        if (c0 > 0) {
+          o[0] = P.M[cell_at(P, row - 1, r, c0 - 1)];
+          o[32 * OX] = P.X[xe_at(P, r, (c0 - 1) >> 3)];
+          if (PC) cell_gaps(P, r, c0 - 1, o[32 * OG0], o[32 * OE0]);
+        }
+      }
+      if (top >= 0 && top < P.n) { /* the checkpoint (over the top row's OG0, OE0: not used) */
+        const float *y = P.Y + yc_at(P, b, (top + lane + rho) / SW_YC_R, lane);
+        float *o = yc_row(top);
+SW_UNROLL
+        for (int k = 0; k <= W; k++) o[32 * (OY + k)] = y[32 * k];
+      }
       float hM[W + 1], hX[W + 1], hY[W + 1]; /* the row above */
 SW_UNROLL
       for (int k = 0; k <= W; k++) hM[k] = hX[k] = hY[k] = SW_NEG;
-      const int top = i - SW_YC_R, last = first ? i : i - 1;
 SW_UNROLL
       for (int t = 0; t <= SW_YC_R; t++) {
         const int r = top + t;
-        if (r > last || r >= P.n) break;
+        if (t == rows || r >= P.n) break;
         float *o = yc_row(r);
         if (r < 0) {
 SW_UNROLL
@@ -736,31 +771,23 @@ SW_UNROLL
           continue;
         }
         float tM[W + 1], tX[W + 1], tY[W + 1], g[W], e[W];
-        const size_t row = (size_t)r * P.ld + c0;
-        tM[0] = c0 > 0 ? P.M[cell_at(P, row - 1, r, c0 - 1)] : SW_NEG;
-        cell_load<W>(P, P.M, row, r, c0, tM + 1);
-        if (PC) {
-          cell_load<W>(P, P.goc, row, r, c0, g);
-          cell_load<W>(P, P.gec, row, r, c0, e);
-        } else {
 SW_UNROLL
-          for (int k = 0; k < W; k++) {
-            g[k] = P.go;
-            e[k] = P.ge;
-          }
+        for (int k = 0; k < W; k++) {
+          tM[k + 1] = o[32 * (1 + k)];
+          g[k] = PC ? o[32 * (OG + k)] : P.go;
+          e[k] = PC ? o[32 * (OE + k)] : P.ge;
         }
-        tX[0] = c0 > 0 ? P.X[xe_at(P, r, (c0 - 1) >> 3)] : SW_NEG;
+        tM[0] = c0 > 0 ? o[0] : SW_NEG;
+        tX[0] = c0 > 0 ? o[32 * OX] : SW_NEG;
 SW_UNROLL
         for (int k = 0; k < W; k++) tX[k + 1] = smax2(tM[k] - g[k], tX[k] - e[k], P.inv, P.tl2);
-        if (t == 0) { /* the top row, r >= 0: the checkpoint */
-          const float *y = P.Y + yc_at(P, b, (r + lane + rho) / SW_YC_R, lane);
+        if (t == 0) { /* the top row: the checkpoint */
 SW_UNROLL
-          for (int k = 0; k <= W; k++) tY[k] = y[32 * k];
+          for (int k = 0; k <= W; k++) tY[k] = o[32 * (OY + k)];
         } else {
           tY[0] = SW_NEG;
           if (c0 > 0) {
-            float g0, e0;
-            cell_gaps(P, r, c0 - 1, g0, e0);
+            const float g0 = PC ? o[32 * OG0] : P.go, e0 = PC ? o[32 * OE0] : P.ge;
             tY[0] = smax3(hM[0] - g0, hX[0] - g0, hY[0] - e0, P.inv, P.tl2);
           }
 SW_UNROLL
@@ -771,18 +798,11 @@ SW_UNROLL
 SW_UNROLL
         for (int k = 0; k <= W; k++) {
           o[32 * k] = tM[k];
-          o[32 * (W + 1 + k)] = tX[k];
-          o[32 * (2 * W + 2 + k)] = tY[k];
+          o[32 * (OX + k)] = tX[k];
+          o[32 * (OY + k)] = tY[k];
           hM[k] = tM[k];
           hX[k] = tX[k];
           hY[k] = tY[k];
-        }
-        if (PC) {
-SW_UNROLL
-          for (int k = 0; k < W; k++) {
-            o[32 * (3 * W + 3 + k)] = g[k];
-            o[32 * (4 * W + 3 + k)] = e[k];
-          }
         }
       }
     }
@@ -795,16 +815,16 @@ SW_UNROLL
 SW_UNROLL
       for (int k = 0; k <= W; k++) {
         cM[k] = c[32 * k];
-        cX[k] = c[32 * (W + 1 + k)];
+        cX[k] = c[32 * (OX + k)];
         pM[k] = p[32 * k];
-        pX[k] = p[32 * (W + 1 + k)];
-        pY[k] = p[32 * (2 * W + 2 + k)];
+        pX[k] = p[32 * (OX + k)];
+        pY[k] = p[32 * (OY + k)];
       }
       if (PC) {
 SW_UNROLL
         for (int k = 0; k < W; k++) {
-          cG[k] = c[32 * (3 * W + 3 + k)];
-          cE[k] = c[32 * (4 * W + 3 + k)];
+          cG[k] = c[32 * (OG + k)];
+          cE[k] = c[32 * (OE + k)];
         }
       }
     }
