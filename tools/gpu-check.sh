@@ -291,18 +291,17 @@ elif [ "$bench" = 1 ]; then
       kc=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=cells")
       kcs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=cells")
       [ -n "$kc" ] && vars="$vars; default warps row-major: ${kr:-?}, scalar ${krs:-?}; in the warp's order: $kc, scalar ${kcs:-?}"
-      kx=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=xedge")
-      kxc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=cell" "run=xedge")
-      kxg=$(val "$bl" of_copy "pairs=$np " "T=$T " "gaps=cell" "run=xedge")
-      kxs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=xedge")
-      kxsc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=scalar" "run=xedge")
-      [ -n "$kx" ] && vars="$vars; the warp's order with the X edges: $kx (${kxc:-?}x the warp's order, ${kxg:-?} of copy bandwidth), scalar ${kxs:-?} (${kxsc:-?}x)"
-      ky=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=xyedge")
-      kyc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=cell" "run=xyedge")
-      kyg=$(val "$bl" of_copy "pairs=$np " "T=$T " "gaps=cell" "run=xyedge")
-      kys=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=xyedge")
-      kysc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=scalar" "run=xyedge")
-      [ -n "$ky" ] && vars="$vars; with the X edges and Y checkpoints (one warp): $ky (${kyc:-?}x the warp's order, ${kyg:-?} of copy bandwidth), scalar ${kys:-?} (${kysc:-?}x)"
+      # the orders with fewer bytes: the X edges, and the Y checkpoints too (one warp)
+      for ov in "xedge:the warp's order with the X edges" \
+                "xyedge:with the X edges and Y checkpoints (one warp)"; do
+        o=${ov%%:*}
+        kx=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "run=$o ")
+        kxc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=cell" "run=$o ")
+        kxg=$(val "$bl" of_copy "pairs=$np " "T=$T " "gaps=cell" "run=$o ")
+        kxs=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=scalar" "run=$o ")
+        kxsc=$(val "$bl" vs_cells "pairs=$np " "T=$T " "gaps=scalar" "run=$o ")
+        [ -n "$kx" ] && vars="$vars; ${ov#*:}: $kx (${kxc:-?}x the warp's order, ${kxg:-?} of copy bandwidth), scalar ${kxs:-?} (${kxsc:-?}x)"
+      done
       for wm in 8/4 4/4; do # narrower strips, one warp (--tune)
         kt=$(val "$bl" kernel_gcps "pairs=$np " "T=$T " "gaps=cell" "wmax=$wm")
         [ -n "$kt" ] || continue
