@@ -26,6 +26,8 @@
  * order.
  * The order LAC_CUDA_SW_CELLS_XEDGE (SK 3) stores X only at every 8th column of the pairs
  * wider than 128 columns; the backward recomputes the rest (xe_at, BwdLane's XE).
+ * LAC_CUDA_SW_CELLS_XYEDGE (SK 4) also stores Y only at every 4th row, and the backward
+ * recomputes it in blocks of rows in shared memory (yc_at, BwdLane's YC).
  * Where one warp per pair leaves the SMs short of warps (few pairs, or up to 1024 pairs of
  * 512 columns or more with scalar gaps) the same lanes run on several warps per pair, their
  * bands at the same time (sw_launch_warps, lac_cuda_sw_opts.warps; "several warps per pair"
