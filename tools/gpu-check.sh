@@ -7,7 +7,8 @@
 #   tools/gpu-check.sh [--no-bench|--quick] [--sanitize] [--profile] [--sw-bench-only]
 # --quick: the tests and bench_sw_cuda without --tune, not the PyTorch and loss benchmarks.
 # --sanitize also runs test_loss_cuda, test_aligner_cuda and the GPU part of test_sw_cuda (the
-# SW kernels in every order, the X edges included) under compute-sanitizer memcheck.
+# SW kernels in every order, the X edges and Y checkpoints included) under compute-sanitizer
+# memcheck, and test_sw_cuda under racecheck (the Y checkpoints' shared memory).
 # --profile runs only Nsight Compute over the SW kernels (forward and backward, per-cell and
 # scalar gaps; bench_sw_cuda --quick --only PAIRS T for 8, 256, 1024 and 4096 pairs of
 # 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (--tune
@@ -18,7 +19,8 @@
 # --tune ~75 s, 8 to 4096 pairs; bench_sw_pack, lac_cuda_sw's host packing on 1 thread and
 # on all; the PyTorch baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA;
 # bench_loss_cuda), --sanitize ~6 s for the loss and aligner tests (test_sw_cuda under
-# memcheck, added later, not yet timed: capped at 150 s): a whole call ~3 min.  Built with
+# memcheck and racecheck, added later, not yet timed: capped at 150 and 90 s; a cap reached is
+# reported, not counted as an error): a whole call ~3 min (up to ~7 with the caps).  Built with
 # OpenMP where this gcc has it (as the meson build).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -209,21 +211,30 @@ fi
 
 rc_san=-
 if [ "$sanitize" = 1 ]; then
-  echo "================ compute-sanitizer memcheck: test_loss_cuda, test_aligner_cuda, test_sw_cuda"
+  echo "================ compute-sanitizer memcheck: test_loss_cuda, test_aligner_cuda, test_sw_cuda; racecheck: test_sw_cuda"
   t=$SECONDS
   rc_san=0
+  san_timeouts=""
   san=$(command -v compute-sanitizer || echo "$cuda/compute-sanitizer/compute-sanitizer")
-  for tcase in "test_loss_cuda $root/tests/ref" "test_aligner_cuda --no-emulate" \
-    "test_sw_cuda --no-emulate"; do
+  # tool:test; racecheck for the Y checkpoints' shared-memory ring (each lane its own column)
+  for tt in "memcheck:test_loss_cuda $root/tests/ref" "memcheck:test_aligner_cuda --no-emulate" \
+    "memcheck:test_sw_cuda --no-emulate" "racecheck:test_sw_cuda --no-emulate"; do
+    tool=${tt%%:*} tcase=${tt#*:}
+    opts=(--tool "$tool" --error-exitcode 9)
+    cap=90 # seconds (racecheck); memcheck 150
+    [ "$tool" = memcheck ] && opts+=(--leak-check full) && cap=150
     # shellcheck disable=SC2086
-    timeout 150 "$san" --tool memcheck --leak-check full --error-exitcode 9 \
-      $obj/$tcase > "$out/sanitize.log.part" 2>&1
+    timeout "$cap" "$san" "${opts[@]}" $obj/$tcase > "$out/sanitize.log.part" 2>&1
     r=$?
-    [ "$r" = 124 ] && echo "$tcase under memcheck: timed out after 150 s (not a memcheck error)"
-    { echo "---- $tcase: exit $r"; cat "$out/sanitize.log.part"; } >> "$out/sanitize.log"
-    grep -E '^=+ (ERROR SUMMARY|LEAK SUMMARY)|Invalid|exit' "$out/sanitize.log.part" | head -20
-    echo "$tcase under memcheck: exit $r"
-    [ "$r" = 0 ] || rc_san=$r
+    if [ "$r" = 124 ]; then # too slow under the tool: said, not counted as an error
+      echo "$tcase under $tool: timed out after $cap s (not a $tool error)"
+      san_timeouts="$san_timeouts; $tool of ${tcase%% *} timed out after $cap s"
+    fi
+    { echo "---- $tcase under $tool: exit $r"; cat "$out/sanitize.log.part"; } >> "$out/sanitize.log"
+    grep -E '^=+ (ERROR SUMMARY|LEAK SUMMARY|RACECHECK SUMMARY)|Invalid|hazard|exit' \
+      "$out/sanitize.log.part" | head -20
+    echo "$tcase under $tool: exit $r"
+    [ "$r" = 0 ] || [ "$r" = 124 ] || rc_san=$r
   done
   rm -f "$out/sanitize.log.part"
   echo "sanitize: $((SECONDS - t)) s"
@@ -248,7 +259,7 @@ lsumm=$(grep '^summary' "$out/test_loss_cuda.log" | sed 's/^summary //; s/|/\//g
 echo "| test_loss_cuda: lac_cuda_loss vs lac_loss (CPU) on tests/ref/loss_* and a masked sweep: terms, de1, de2, dgo, dge (masked cases included); ${lsumm:-no summary} | $card | $(result "$rc_test_loss_cuda") |"
 asumm=$(grep -E '^  gpu, largest err/tol' "$out/test_aligner_cuda.log" | sed 's/^  gpu, largest err\/tol against //; s/|/\//g' | paste -sd ';' -)
 echo "| test_aligner_cuda: lac_aligner with a CUDA backend (tables kept on the device, several backwards per forward) vs the double reference and the CPU aligner; largest err/tol against ${asumm:-no summary} | $card | $(result "$rc_test_aligner_cuda") |"
-[ "$sanitize" = 1 ] && echo "| compute-sanitizer memcheck (leak check) of test_loss_cuda, test_aligner_cuda and test_sw_cuda (GPU part) | $card | $(result "$rc_san") |"
+[ "$sanitize" = 1 ] && echo "| compute-sanitizer memcheck (leak check) of test_loss_cuda, test_aligner_cuda and test_sw_cuda (GPU part), racecheck of test_sw_cuda${san_timeouts:-} | $card | $(result "$rc_san") |"
 if [ "$bench" = 1 ] && [ "$rc_bench" = 77 ]; then
   echo "| bench_sw_cuda, bench_sw_torch_gpu.py | $card | skipped (no GPU) |"
 elif [ "$bench" = 1 ]; then
