@@ -149,8 +149,8 @@ static void time_kernels(const dbuf *B, int np, int T, int per_cell, int order,
 #define BYTES_CELL_SC 36
 /* with the X edges (pairs wider than 128 columns): X written and read at 1 cell of 8 */
 #define BYTES_CELL_XE_SAVED 7
-/* and with the Y checkpoints: Y written and read at 9 floats of 32 (8 of Y's 8 bytes a cell
- * become 2.25) */
+/* and with the Y checkpoints: Y written and read at 9 floats of 32 (Y's 8 bytes a cell become
+ * 2.25) */
 #define BYTES_CELL_YC_SAVED 5.75
 
 /* device-to-device copy bandwidth, GB/s counting the bytes read and written, median of reps */
@@ -298,7 +298,7 @@ int main(int argc, char **argv) {
          copy_gbps, cells * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC,
          BYTES_CELL_XE_SAVED, BYTES_CELL_YC_SAVED);
   printf("BENCH copy gbps=%.1f\n", copy_gbps);
-  printf("%5s %5s %-9s %-8s %-5s %5s %5s %10s %10s %14s %12s %8s %7s %6s %8s\n", "pairs", "T",
+  printf("%5s %5s %-9s %-8s %-6s %5s %5s %10s %10s %14s %12s %8s %7s %6s %8s\n", "pairs", "T",
          "gaps", "run", "order", "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s",
          "vs 1 warp", "GB/s", "/copy", "vs cells");
   for (size_t a = 0; a < N_CFG; a++) {
@@ -374,7 +374,7 @@ int main(int argc, char **argv) {
           const double vs1 = kt[1] / tot, vsc = v >= 9 ? ot[1] / tot : NAN;
           char wm[8];
           snprintf(wm, sizeof wm, "%d/%d", fw, bw);
-          printf("%5d %5d %-9s %-8s %-5s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f %7.0f %6.2f "
+          printf("%5d %5d %-9s %-8s %-6s %5s %5d %10.3f %10.3f %14.2f %12.3f %8.2f %7.0f %6.2f "
                  "%8.2f\n",
                  np, T, per_cell ? "per-cell" : "scalar", run[v], oname[order], wm, warps, f, b,
                  gcells / (tot * 1e-3), gcells / (e2e * 1e-3), vs1, gbps, gbps / copy_gbps, vsc);
