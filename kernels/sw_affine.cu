@@ -557,6 +557,16 @@ SW_UNROLL
       am = mm;
       ax = xx;
     }
+    /* YC: Y at the checkpoint rows only, with the column at the left (stored here, before V:
+     * after it, nvcc 13.0 gave the per-cell build 164 registers instead of 128) */
+    if constexpr (YC) {
+      if ((s + rho) % SW_YC_R == 0) {
+        float *y = P.Y + yc_at(P, b, (s + rho) / SW_YC_R, lane);
+        y[0] = lY;
+SW_UNROLL
+        for (int k = 0; k < W; k++) y[32 * (k + 1)] = uY[k];
+      }
+    }
     /* V, online: exponents relative to a lane max that moves (and rescales the sum, in
      * double) only when M passes it by 32 tau, so terms stay below 2^47 */
     float rmax = SW_NEG;
@@ -577,16 +587,7 @@ SW_UNROLL
 SW_UNROLL
       for (int k = 0; k < W; k++)
         if (W == 8 ? k == 7 : ((c0 + k) & 7) == 7) P.X[xe_at(P, i, (c0 + k) >> 3)] = uX[k];
-      if constexpr (YC) { /* Y at the checkpoint rows only, with the column at the left */
-        if ((s + rho) % SW_YC_R == 0) {
-          float *y = P.Y + yc_at(P, b, (s + rho) / SW_YC_R, lane);
-          y[0] = lY;
-SW_UNROLL
-          for (int k = 0; k < W; k++) y[32 * (k + 1)] = uY[k];
-        }
-      } else {
-        xy_store<W>(P, P.Y, i, c0, uY);
-      }
+      if constexpr (!YC) xy_store<W>(P, P.Y, i, c0, uY);
     } else if (P.skew) {
       xy_store<W>(P, P.X, i, c0, uX);
       xy_store<W>(P, P.Y, i, c0, uY);
@@ -1114,19 +1115,11 @@ __device__ __forceinline__ void fwd_pair_dev(const Pair &P, int lane, float *vmx
   *vsum = L.vsum;
 }
 
-/* The forward with the Y checkpoints (SK 4): nvcc 13.0 gives the per-cell build 164 registers
- * (12 blocks of one warp per SM; the other orders: 128, 16 blocks).  LAC_SW_YC_FWD_MINB = 16
- * caps it at 128 (one 4-byte spill) for an A/B on a GPU (tools/gpu-check.sh, NVEXTRA); 0, the
- * default, leaves ptxas free (the other kernels' bound: 0 builds them as before, bit for bit
- * the same register counts). */
-#ifndef LAC_SW_YC_FWD_MINB
-#define LAC_SW_YC_FWD_MINB 0
-#endif
 template <bool PC, int FW, int SK>
-__global__ void __launch_bounds__(32, SK == 4 ? LAC_SW_YC_FWD_MINB : 0)
-    sw_fwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims, float tau, const float *S,
-                  const float *go, const float *ge, float *M, float *X, float *Y, float *V,
-                  float *vstat) {
+__global__ void __launch_bounds__(32) sw_fwd_kernel(int n_pairs, const lac_cuda_sw_dims *dims,
+                                                     float tau, const float *S, const float *go,
+                                                     const float *ge, float *M, float *X,
+                                                     float *Y, float *V, float *vstat) {
   const int p = blockIdx.x, lane = threadIdx.x;
   if (p >= n_pairs) return;
   const lac_cuda_sw_dims d = dims[p];
