@@ -98,8 +98,7 @@ int lac_cuda_sw_opts_valid(const lac_cuda_sw_opts *o);
  * pair.  order: LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS, LAC_CUDA_SW_CELLS_XEDGE or
  * LAC_CUDA_SW_CELLS_XYEDGE; opts: the launch's settings (NULL: the defaults).  Another order,
  * or settings that lac_cuda_sw_opts_valid (or the order) refuses: cudaErrorInvalidValue,
- * nothing launched.  One block per pair
- * (grid = n_pairs). */
+ * nothing launched.  One block per pair (grid = n_pairs). */
 int lac_cuda_sw_forward(int n_pairs, const lac_cuda_sw_dims *dims, int max_m, int order,
                         const lac_cuda_sw_opts *opts, float tau, int per_cell, const float *S,
                         const float *go, const float *ge, float *M, float *X, float *Y, float *V,

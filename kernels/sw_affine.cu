@@ -396,6 +396,18 @@ SW_HD void cell_store(const Pair &P, float *T, size_t q, int i, int c0, const fl
   else stw<W>(T + q, v);
 }
 
+/* the gaps of cell (i, c): per cell, or the pair's */
+SW_HD void cell_gaps(const Pair &P, int i, int c, float &g, float &e) {
+  if (P.goc) {
+    const size_t q = cell_at(P, (size_t)i * P.ld + c, i, c);
+    g = P.goc[q];
+    e = P.gec[q];
+  } else {
+    g = P.go;
+    e = P.ge;
+  }
+}
+
 /* The X edges (order LAC_CUDA_SW_CELLS_XEDGE, pairs wider than 128 columns, Pair.xe).  X runs
  * along the rows: X(i, j) = smax(M(i, j-1) - go(i, j), X(i, j-1) - ge(i, j)), so a strip's X
  * follows from its row of M and gaps and the one X at its left.  The forward then stores X only
@@ -412,18 +424,6 @@ SW_HD size_t xe_at(const Pair &P, int i, int t) {
   return (size_t)r * (size_t)(P.ld >> 3) + (size_t)t;
 }
 
-/* the gaps of cell (i, c): per cell, or the pair's */
-SW_HD void cell_gaps(const Pair &P, int i, int c, float &g, float &e) {
-  if (P.goc) {
-    const size_t q = cell_at(P, (size_t)i * P.ld + c, i, c);
-    g = P.goc[q];
-    e = P.gec[q];
-  } else {
-    g = P.go;
-    e = P.ge;
-  }
-}
-
 /* X at (i, c0 - 1), c0 > 0: the stored edge where c0 is a multiple of 8 (strips of 8 and every
  * band's first lane); strips of 1, 2 or 4 (tuned, or several warps per pair) recompute it from
  * the edge before, with loads that wait */
@@ -433,8 +433,8 @@ SW_HD float xe_left(const Pair &P, int i, int c0) {
   const size_t row = (size_t)i * P.ld;
   for (int c = e0 + 1; c < c0; c++) {
     const float am = c > 0 ? P.M[cell_at(P, row + c - 1, i, c - 1)] : SW_NEG;
-    const size_t q = cell_at(P, row + c, i, c);
-    const float g = P.goc ? P.goc[q] : P.go, e = P.gec ? P.gec[q] : P.ge;
+    float g, e;
+    cell_gaps(P, i, c, g, e);
     x = smax2(am - g, x - e, P.inv, P.tl2);
   }
   return x;
