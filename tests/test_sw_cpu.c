@@ -626,6 +626,56 @@ static void test_many(lac_aligner *a) {
   }
 }
 
+/* The planner's cache term (TABLE_CACHE_BYTES in sw_cpu.c): on 2 threads, 8 pairs of 128 x
+ * 128 keep the fewest-steps plan (4 strips of 32 columns on 16 lanes: tables of 1.3 MB a
+ * group), while 8 pairs of 256 x 256, whose tables would be 5 MB a group with 4 strips, take
+ * one pair a group (16 strips of 16 columns: 1.3 MB); on 8 lanes 2 and 8 strips likewise.
+ * The planned run equals the one forced to the fewest-steps plan. */
+static void test_plan(lac_aligner *a) {
+  static const struct {
+    int path, strips_small, strips_cached;
+  } want[2] = {{1, 2, 8}, {2, 4, 16}};
+  lac_rng r;
+  lac_rng_seed(&r, 29);
+  enum { NP = 8 };
+  for (int w = 0; w < 2; w++) {
+    const int pi = want[w].path;
+    if (!have_path[pi]) continue;
+    for (int big = 0; big < 2; big++) {
+      const int T = big ? 256 : 128;
+      tpair t[NP];
+      float gV[NP], *gM[NP];
+      for (int p = 0; p < NP; p++) {
+        make_pair(&t[p], &r, T, T, 0);
+        gV[p] = unif(&r, -1.0f, 1.0f);
+        gM[p] = malloc(sizeof(float) * T * T);
+        for (int k = 0; k < T * T; k++) gM[p][k] = unif(&r, -0.2f, 0.2f);
+      }
+      result planned, forced;
+      result_alloc(&planned, t, NP);
+      result_alloc(&forced, t, NP);
+      char want_path[32], what[64];
+      snprintf(want_path, sizeof want_path, "%s/%d", PATHS[pi],
+               big ? want[w].strips_cached : want[w].strips_small);
+      snprintf(what, sizeof what, "plan %s %dx%d", PATHS[pi], T, T);
+      if (!run(a, PATHS[pi], 0, t, NP, 1, 0.8f, gV, gM, &planned)) {
+        CHECK(!strcmp(lac_sw_cpu_path(a), want_path), "%s: planned %s, expected %s", what,
+              lac_sw_cpu_path(a), want_path);
+        if (!run(a, PATHS[pi], want[w].strips_small, t, NP, 1, 0.8f, gV, gM, &forced))
+          compare_runs(what, t, NP, 1, &planned, &forced, K_XPATH);
+      }
+      result_free(&planned, NP);
+      result_free(&forced, NP);
+      for (int p = 0; p < NP; p++) {
+        free_pair(&t[p]);
+        free(gM[p]);
+      }
+    }
+  }
+  lac_error err;
+  lac_sw_cpu_force(a, "auto", 0, &err);
+}
+
 /* NULL gradients and outputs: skipped outputs stay as they were, NULL gV / gM are zeros */
 static void test_null_grads(lac_aligner *a) {
   lac_rng r;
@@ -895,6 +945,7 @@ int main(void) {
   test_math();
   test_soft(a);
   test_many(a);
+  test_plan(a);
   test_null_grads(a);
   test_hard(a);
   test_errors(a);

@@ -18,9 +18,11 @@
  *    lag rows i < 0) get S = -1e30 and zero gaps, whose smooth-max weights are exactly 0,
  *    so they neither change the pair's values nor receive gradient.  The planner picks S
  *    (and so P) per batch to balance the groups over the threads (SWIPE-style lanes = pairs
- *    when there are many pairs, strips when there are few).  The caller's row-major arrays
- *    are packed into and out of the lane layout one time row at a time inside the kernels
- *    (16 x 16 / 8 x 8 register transposes, masked loads and stores, software prefetch).
+ *    when there are many pairs, strips when there are few), counting a group whose tables
+ *    outgrow the caches as slower per lane step (TABLE_CACHE_BYTES).  The caller's
+ *    row-major arrays are packed into and out of the lane layout one time row at a time
+ *    inside the kernels (16 x 16 / 8 x 8 register transposes, masked loads and stores,
+ *    software prefetch).
  *  - hard mode (tau = 0): scalar max/argmax per pair with a backpointer byte per cell.
  * Threads run over groups (vector) or pairs (scalar, hard): OpenMP, the aligner's n_threads.
  * The aligner's workspace grows to the largest batch seen; a warm aligner allocates nothing.
@@ -563,6 +565,13 @@ static void hard_bwd(int n, int m, const uint8_t *bp, const sw_pair_state *st, f
  * prefetches) and shift lanes: about this many column steps' worth of work (measured: 8
  * pairs of 128 x 128, one thread, 16 strips of 8 columns run 1.6x slower than 2 of 64). */
 #define ROW_OVERHEAD 4.0
+/* A group whose tables (what its forward keeps for its backward: M, X, Y and the packed
+ * gaps) are larger than this no longer finds them in the caches when its backward reads
+ * them back, and runs about this much slower per cell.  Measured on the 2-core AVX-512
+ * machine of docs/BENCHMARKS.md (1 MiB of L2 per core): one group on one thread, per lane
+ * step, 1.1-1.5e8 with tables up to 2.6 MB against 0.7-1.0e8 from 5 MB on. */
+#define TABLE_CACHE_BYTES (2.0 * 1024 * 1024)
+#define TABLE_MISS_FACTOR 1.6
 
 typedef struct {
   double key;
@@ -604,9 +613,18 @@ static void sort_inplace(void *base, size_t n, size_t size, int (*cmp)(const voi
   }
 }
 
-/* Groups of P = L / S consecutive pairs of `order` (largest first). */
+static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static size_t group_table_floats(const sw_group *G, int L, int pc) {
+  const size_t row = (size_t)G->w * L;
+  return align16(3 * (size_t)(G->tsteps + 2) * row +
+                 (pc ? 2 * (size_t)G->tsteps * row : 2 * (size_t)L));
+}
+
+/* Groups of P = L / S consecutive pairs of `order` (largest first), each with its cost: lane
+ * steps, the per-row overhead, and the cache term (TABLE_CACHE_BYTES). */
 static int make_groups(const sw_pair_state *ps, const sw_sortkey *order, int n_pairs, int L,
-                       int S, sw_group *g) {
+                       int S, int pc, sw_group *g) {
   const int P = L / S;
   int ng = 0;
   for (int first = 0; first < n_pairs; first += P, ng++) {
@@ -621,6 +639,8 @@ static int make_groups(const sw_pair_state *ps, const sw_sortkey *order, int n_p
     G->w = (G->mmax + S - 1) / S;
     G->tsteps = G->nmax + S - 1;
     G->cost = (double)G->tsteps * (G->w + ROW_OVERHEAD);
+    if (sizeof(float) * (double)group_table_floats(G, L, pc) > TABLE_CACHE_BYTES)
+      G->cost *= TABLE_MISS_FACTOR;
   }
   return ng;
 }
@@ -641,8 +661,6 @@ static double makespan(double *cost, int ng, int nt, double *load) {
   for (int t = 0; t < nt; t++) mx = load[t] > mx ? load[t] : mx;
   return mx;
 }
-
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 /* The first offending value of the batch, in pair, array, row-major order. */
 static lac_status report_bad_input(const lac_sw_pair *pairs, int n_pairs, int per_cell,
@@ -928,12 +946,6 @@ static sw_scratch scratch_of(const lac_aligner *a, int tid, int max_w) {
   return s;
 }
 
-static size_t group_table_floats(const sw_group *G, int L, int pc) {
-  const size_t row = (size_t)G->w * L;
-  return align16(3 * (size_t)(G->tsteps + 2) * row +
-                 (pc ? 2 * (size_t)G->tsteps * row : 2 * (size_t)L));
-}
-
 static int groups_max_w(const lac_aligner *a) {
   int w = 0;
   for (int g = 0; g < a->n_groups; g++) w = a->groups[g].w > w ? a->groups[g].w : w;
@@ -997,14 +1009,14 @@ static lac_status fwd_vector(lac_aligner *a, const lac_sw_options *opt, int n_pa
   if (!best_S) {
     double best = INFINITY;
     for (int S = L; S >= 1; S /= 2) {
-      const int ng = make_groups(ps, keys, n_pairs, L, S, groups);
+      const int ng = make_groups(ps, keys, n_pairs, L, S, pc, groups);
       for (int g = 0; g < ng; g++) costs[g] = groups[g].cost;
       const double ms = makespan(costs, ng, nt, loads);
       if (ms < best * 0.999) best = ms, best_S = S;
     }
   }
   const int S = best_S;
-  const int ng = make_groups(ps, keys, n_pairs, L, S, groups);
+  const int ng = make_groups(ps, keys, n_pairs, L, S, pc, groups);
   sw_group gtmp;
   sort_inplace(groups, (size_t)ng, sizeof *groups, cmp_group_cost, &gtmp);
   a->groups = groups, a->n_groups = ng, a->lanes = L, a->strips = S;
