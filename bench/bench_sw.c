@@ -115,7 +115,8 @@ int main(int argc, char **argv) {
     }
   }
   if (np < 1 || reps < 1 || reps > 1000 || threads < 1 || !(tau > 0)) {
-    fprintf(stderr, "bench_sw: --pairs, --reps, --threads and --tau must be positive\n");
+    fprintf(stderr,
+            "bench_sw: --pairs, --threads and --tau must be positive, --reps in [1, 1000]\n");
     return 2;
   }
   int Ts[32], nT = 0;
