@@ -875,26 +875,39 @@ static void test_errors(lac_aligner *a0) {
   }
   lac_sw_options o2 = {0.8f, 2};
   CHECK(lac_sw_forward(a, &o2, 2, pairs, V, NULL, &err) == LAC_ERR_INVALID_ARG, "per_cell_gaps 2");
-  /* non-finite inputs, named by pair and cell, on every path */
+  /* non-finite inputs, named by pair and cell, on every path; on the vector paths with the
+   * planner's strips and with 2 and 8, so that the bad cells reach lanes of both halves of a
+   * vector (the narrow strips' loads, ld2) */
   for (int pi = 0; pi < 3; pi++) {
     if (!have_path[pi]) continue;
+    static const int strips[3] = {0, 2, 8};
+    for (int sk = 0; sk < (pi ? 3 : 1); sk++) {
+      CHECK_OK(lac_sw_cpu_force(a, PATHS[pi], strips[sk], &err), &err);
+      t[1].S[2 * 4 + 3] = NAN;
+      CHECK(lac_sw_forward(a, &opt, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC,
+            "%s strips %d: NaN S accepted", PATHS[pi], strips[sk]);
+      CHECK(strstr(err.message, "pair 1") && strstr(err.message, "S[2][3]"), "message: %s",
+            err.message);
+      if (pi == 2 && sk == 0) printf("  NaN in S: %s\n", err.message);
+      t[1].S[2 * 4 + 3] = 0.5f;
+      CHECK(lac_sw_backward(a, NULL, NULL, dS, NULL, NULL, &err) == LAC_ERR_INVALID_ARG,
+            "backward after a failed forward accepted");
+      t[0].go[9] = INFINITY;
+      CHECK(lac_sw_forward(a, &opt, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC,
+            "%s strips %d: inf go accepted", PATHS[pi], strips[sk]);
+      CHECK(strstr(err.message, "pair 0") && strstr(err.message, "go[1][2]"), "message: %s",
+            err.message);
+      t[0].go[9] = 1.0f;
+      t[0].ge[0] = 1e25f;
+      CHECK(lac_sw_forward(a, &opt, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC,
+            "%s strips %d: huge ge accepted", PATHS[pi], strips[sk]);
+      t[0].ge[0] = 0.2f;
+      t[1].ge[3 * 4 + 1] = -1e25f;
+      CHECK(lac_sw_forward(a, &opt, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC,
+            "%s strips %d: huge ge of pair 1 accepted", PATHS[pi], strips[sk]);
+      t[1].ge[3 * 4 + 1] = 0.2f;
+    }
     CHECK_OK(lac_sw_cpu_force(a, PATHS[pi], 0, &err), &err);
-    t[1].S[2 * 4 + 3] = NAN;
-    CHECK(lac_sw_forward(a, &opt, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC, "NaN S accepted");
-    CHECK(strstr(err.message, "pair 1") && strstr(err.message, "S[2][3]"), "message: %s",
-          err.message);
-    if (pi == 2) printf("  NaN in S: %s\n", err.message);
-    t[1].S[2 * 4 + 3] = 0.5f;
-    CHECK(lac_sw_backward(a, NULL, NULL, dS, NULL, NULL, &err) == LAC_ERR_INVALID_ARG,
-          "backward after a failed forward accepted");
-    t[0].go[9] = INFINITY;
-    CHECK(lac_sw_forward(a, &opt, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC, "inf go accepted");
-    CHECK(strstr(err.message, "pair 0") && strstr(err.message, "go[1][2]"), "message: %s",
-          err.message);
-    t[0].go[9] = 1.0f;
-    t[0].ge[0] = 1e25f;
-    CHECK(lac_sw_forward(a, &opt, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC, "huge ge accepted");
-    t[0].ge[0] = 0.2f;
     lac_sw_options os = {0.8f, 0};
     t[1].ge[0] = NAN;
     CHECK(lac_sw_forward(a, &os, 2, pairs, V, NULL, &err) == LAC_ERR_NUMERIC, "NaN scalar ge");

@@ -22,7 +22,8 @@
  *    outgrow the caches as slower per lane step (TABLE_CACHE_BYTES).  The caller's
  *    row-major arrays are packed into and out of the lane layout one time row at a time
  *    inside the kernels (16 x 16 / 8 x 8 register transposes, masked loads and stores,
- *    software prefetch).
+ *    software prefetch; strips of at most VL / 2 columns put two lanes' rows in a vector
+ *    and transpose the two halves, 8 x 8 / 4 x 4, at half the shuffles).
  *  - hard mode (tau = 0): scalar max/argmax per pair with a backpointer byte per cell.
  * Threads run over groups (vector) or pairs (scalar, hard): OpenMP, the aligner's n_threads.
  * The aligner's workspace grows to the largest batch seen; a warm aligner allocates nothing.
@@ -1529,6 +1530,51 @@ VHELP void V(transpose)(vf r[VL]) {
     r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
   }
 }
+/* Rows of at most VL / 2 floats, two to a vector: lanes 0..7 hold the first n0 (1..8) floats at
+ * p0, lanes 8..15 the first n1 at p1, `fill` elsewhere (n = 0: none, p unused); *bad as
+ * V(ldn).  The second load is masked to lanes 8..15 from p1 - 8: it reads only p1[0 .. n1). */
+VHELP vf V(ld2)(const float *p0, int n0, const float *p1, int n1, vf fill, unsigned *bad) {
+  const __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)(((1u << n1) - 1) << 8);
+  vf x = fill;
+  if (n0 > 0) x = _mm512_mask_loadu_ps(x, m0, p0);
+  if (n1 > 0) x = _mm512_mask_loadu_ps(x, m1, (const float *)((uintptr_t)p1 - 8 * sizeof(float)));
+  *bad |= _mm512_mask_cmp_ps_mask(m0 | m1, _mm512_abs_ps(x), _mm512_set1_ps(SW_VAL_MAX),
+                                  _CMP_NLE_UQ);
+  return x;
+}
+/* the inverse: p0[0 .. n0) = lanes 0 .. n0, p1[0 .. n1) = lanes 8 .. 8 + n1 */
+VHELP void V(st2)(float *p0, int n0, float *p1, int n1, vf x) {
+  if (n0 > 0) _mm512_mask_storeu_ps(p0, (__mmask16)((1u << n0) - 1), x);
+  if (n1 > 0)
+    _mm512_mask_storeu_ps((float *)((uintptr_t)p1 - 8 * sizeof(float)),
+                          (__mmask16)(((1u << n1) - 1) << 8), x);
+}
+/* r[k][c] -> r[c][k] in each half separately (two 8 x 8 blocks): for r[k] = (a_k | b_k),
+ * r[c] = (a_0[c] .. a_7[c] | b_0[c] .. b_7[c]).  Its own inverse. */
+VHELP void V(transpose_half)(vf r[VL / 2]) {
+  vf t[VL / 2];
+  for (int i = 0; i < VL / 2; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < VL / 2; i += 4) {
+    const __m512d a0 = _mm512_castps_pd(t[i]), a1 = _mm512_castps_pd(t[i + 1]),
+                  a2 = _mm512_castps_pd(t[i + 2]), a3 = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  /* r[4b + c] now holds, in 128-bit lane L, column 4 (L % 2) + c of rows 4b .. 4b+3 of the
+   * half L / 2: the columns' 128-bit lanes pair up across r[c] and r[4 + c] */
+  const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+  const __m512i hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+  for (int c = 0; c < 4; c++) {
+    t[c] = _mm512_permutex2var_ps(r[c], lo, r[4 + c]);
+    t[4 + c] = _mm512_permutex2var_ps(r[c], hi, r[4 + c]);
+  }
+  for (int c = 0; c < VL / 2; c++) r[c] = t[c];
+}
 
 #elif SW_TEMPLATE == 256
 #define VL 8
@@ -1625,6 +1671,36 @@ VHELP void V(transpose)(vf r[VL]) {
     r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
     r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
   }
+}
+/* as the AVX-512 ones, with halves of 4 lanes */
+VHELP vf V(ld2)(const float *p0, int n0, const float *p1, int n1, vf fill, unsigned *bad) {
+  const __m256i m0 = V(lanemask)(n0),
+                m1 = _mm256_andnot_si256(V(lanemask)(4), V(lanemask)(4 + n1));
+  vf x = fill;
+  if (n0 > 0) x = _mm256_blendv_ps(x, _mm256_maskload_ps(p0, m0), _mm256_castsi256_ps(m0));
+  if (n1 > 0)
+    x = _mm256_blendv_ps(
+        x, _mm256_maskload_ps((const float *)((uintptr_t)p1 - 4 * sizeof(float)), m1),
+        _mm256_castsi256_ps(m1));
+  const vf ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  const vf nok = _mm256_cmp_ps(ax, _mm256_set1_ps(SW_VAL_MAX), _CMP_NLE_UQ);
+  *bad |= (unsigned)_mm256_movemask_ps(
+      _mm256_and_ps(nok, _mm256_castsi256_ps(_mm256_or_si256(m0, m1))));
+  return x;
+}
+VHELP void V(st2)(float *p0, int n0, float *p1, int n1, vf x) {
+  if (n0 > 0) _mm256_maskstore_ps(p0, V(lanemask)(n0), x);
+  if (n1 > 0)
+    _mm256_maskstore_ps((float *)((uintptr_t)p1 - 4 * sizeof(float)),
+                        _mm256_andnot_si256(V(lanemask)(4), V(lanemask)(4 + n1)), x);
+}
+VHELP void V(transpose_half)(vf r[VL / 2]) {
+  const vf t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const vf t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  r[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+  r[1] = _mm256_shuffle_ps(t0, t2, 0xee);
+  r[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+  r[3] = _mm256_shuffle_ps(t1, t3, 0xee);
 }
 #else
 #error "SW_TEMPLATE must be 512 or 256"
@@ -1770,6 +1846,15 @@ VHELP void V(pack_row)(sw_kargs *a, const float *const *in, int t, int dir, floa
   V(prefetch_rows)(a, in, t + dir * SW_PREFETCH_ROWS, 0);
   const vf fv = V(set1)(fill);
   unsigned bad = 0;
+  if (w <= VL / 2) { /* narrow strips: two lanes' rows to a vector, half the shuffles */
+    vf r[VL / 2];
+    for (int k = 0; k < VL / 2; k++)
+      r[k] = V(ld2)(rows[k], cnt[k], rows[k + VL / 2], cnt[k + VL / 2], fv, &bad);
+    V(transpose_half)(r);
+    for (int c = 0; c < w; c++) V(st)(drow + (size_t)c * VL, r[c]);
+    a->bad |= bad != 0;
+    return;
+  }
   for (int c0 = 0; c0 < w; c0 += VL) {
     vf r[VL];
     for (int k = 0; k < VL; k++) {
@@ -1801,6 +1886,14 @@ VHELP void V(unpack_row)(const sw_kargs *a, float *const *out, int t, int dir,
   }
   if (!any) return;
   V(prefetch_rows)(a, (const float *const *)out, t + dir * SW_PREFETCH_ROWS, 1);
+  if (w <= VL / 2) { /* narrow strips: as pack_row */
+    vf r[VL / 2];
+    for (int c = 0; c < VL / 2; c++) r[c] = c < w ? V(ld)(srow + (size_t)c * VL) : V(set1)(0.0f);
+    V(transpose_half)(r);
+    for (int k = 0; k < VL / 2; k++)
+      V(st2)(rows[k], cnt[k], rows[k + VL / 2], cnt[k + VL / 2], r[k]);
+    return;
+  }
   for (int c0 = 0; c0 < w; c0 += VL) {
     vf r[VL];
     const float *sr = srow + (size_t)c0 * VL;
