@@ -1503,14 +1503,15 @@ VHELP vf V(ldn)(const float *p, int nv, vf fill, unsigned *bad) {
 VHELP void V(stn)(float *p, int nv, vf x) {
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << nv) - 1), x);
 }
-/* r[k][c] -> r[c][k], 16 x 16 */
-VHELP void V(transpose)(vf r[VL]) {
+/* The 4 x 4 transposes inside each 128-bit lane of r[4b .. 4b+3], for every b < n / 4:
+ * r[4b + c] then holds, in 128-bit lane L, column 4L + c of rows 4b .. 4b+3 */
+VHELP void V(transpose_4x4)(vf *r, int n) {
   vf t[VL];
-  for (int i = 0; i < VL; i += 2) {
+  for (int i = 0; i < n; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
     t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
   }
-  for (int i = 0; i < VL; i += 4) {
+  for (int i = 0; i < n; i += 4) {
     const __m512d a0 = _mm512_castps_pd(t[i]), a1 = _mm512_castps_pd(t[i + 1]),
                   a2 = _mm512_castps_pd(t[i + 2]), a3 = _mm512_castps_pd(t[i + 3]);
     r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
@@ -1518,7 +1519,11 @@ VHELP void V(transpose)(vf r[VL]) {
     r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
     r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
   }
-  /* r[4b + c] now holds, in 128-bit lane L, column 4L + c of rows 4b .. 4b+3 */
+}
+/* r[k][c] -> r[c][k], 16 x 16 */
+VHELP void V(transpose)(vf r[VL]) {
+  vf t[VL];
+  V(transpose_4x4)(r, VL);
   for (int c = 0; c < 4; c++) {
     t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
     t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);
@@ -1553,20 +1558,9 @@ VHELP void V(st2)(float *p0, int n0, float *p1, int n1, vf x) {
  * r[c] = (a_0[c] .. a_7[c] | b_0[c] .. b_7[c]).  Its own inverse. */
 VHELP void V(transpose_half)(vf r[VL / 2]) {
   vf t[VL / 2];
-  for (int i = 0; i < VL / 2; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < VL / 2; i += 4) {
-    const __m512d a0 = _mm512_castps_pd(t[i]), a1 = _mm512_castps_pd(t[i + 1]),
-                  a2 = _mm512_castps_pd(t[i + 2]), a3 = _mm512_castps_pd(t[i + 3]);
-    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-  }
-  /* r[4b + c] now holds, in 128-bit lane L, column 4 (L % 2) + c of rows 4b .. 4b+3 of the
-   * half L / 2: the columns' 128-bit lanes pair up across r[c] and r[4 + c] */
+  V(transpose_4x4)(r, VL / 2);
+  /* in the halves' terms: r[4b + c] holds, in 128-bit lane L, column 4 (L % 2) + c of rows
+   * 4b .. 4b+3 of half L / 2; the columns' 128-bit lanes pair up across r[c] and r[4 + c] */
   const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
   const __m512i hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
   for (int c = 0; c < 4; c++) {
