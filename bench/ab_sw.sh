@@ -6,10 +6,11 @@
 # The other commit is checked out in a temporary worktree and built CPU-only with the same
 # buildtype as BUILD (default: build).
 #   bench/ab_sw.sh --rev REV [--build DIR] [--pairs 8] [--threads 2] [--sizes 32,64,128]
-#                  [--rounds 5] [--reps 7]
+#                  [--gaps per-cell|scalar] [--rounds 5] [--reps 7]
+# (--gaps scalar needs bench_sw's --gaps on both sides: commits from 2026-11-26 night on)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rev="" build="$root/build" pairs=8 threads=2 sizes=32,64,128,256,512 rounds=5 reps=7
+rev="" build="$root/build" pairs=8 threads=2 sizes=32,64,128,256,512 rounds=5 reps=7 gaps=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rev) rev=$2; shift 2 ;;
@@ -19,6 +20,7 @@ while [ $# -gt 0 ]; do
     --sizes) sizes=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
+    --gaps) gaps=$2; shift 2 ;;
     *) echo "bench/ab_sw.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -46,14 +48,16 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 this=$(git -C "$root" rev-parse --short HEAD)
 git -C "$root" diff --quiet HEAD || this="$this + uncommitted changes"
 echo "machine: $(nproc) cores, $cpu, $(date -u +%Y-%m-%d)"
-echo "case: $pairs pairs of T x T, per-cell gaps, tau 0.8, $threads threads"
+echo "case: $pairs pairs of T x T, ${gaps:-per-cell} gaps, tau 0.8, $threads threads"
 echo "other = ${base:0:7}, this = $this"
 for _ in $(seq 1 "$rounds"); do
   for side in other this; do
     b="$tmp/build"
     [ "$side" = this ] && b="$build"
+    # shellcheck disable=SC2086
     "$b/bench/bench_sw" --pairs "$pairs" --threads "$threads" --sizes "$sizes" --reps "$reps" \
-      --no-scalar | awk -v s="$side" '$1 ~ /^[0-9]+$/ {print s, $1, $2, $3}' >> "$tmp/runs.txt"
+      ${gaps:+--gaps $gaps} --no-scalar |
+      awk -v s="$side" '$1 ~ /^[0-9]+$/ {print s, $1, $2, $3}' >> "$tmp/runs.txt"
   done
 done
 /usr/bin/python3 - "$tmp/runs.txt" <<'PY'

@@ -2,9 +2,10 @@
  * not a test).
  *
  *   bench_sw [--pairs 8] [--sizes 32,64,128,256,512] [--tau 0.8] [--threads 2] [--reps 7]
- *            [--path auto] [--strips 0] [--no-scalar] [--json FILE]
+ *            [--path auto] [--strips 0] [--gaps per-cell|scalar] [--no-scalar] [--json FILE]
  *
- * For each T: --pairs pairs of T x T random S (uniform [-1, 1.5]), per-cell gaps, incoming
+ * For each T: --pairs pairs of T x T random S (uniform [-1, 1.5]), per-cell gaps (or one
+ * go and ge a pair, --gaps scalar: smaller tables, other gradients), incoming
  * gradients gV = 1 and a random gM (what the LAC loss feeds back), one forward plus one
  * backward per repetition; prints the median over --reps repetitions (after a warm-up) as
  * cells/s (and the fastest repetition's, for comparing variants on a busy machine), where
@@ -65,10 +66,10 @@ static void batch_free(batch *b) {
 }
 
 /* median seconds of one forward + backward, the forward's median, the fastest repetition */
-static int time_fb(lac_aligner *a, const batch *b, float tau, int reps, double *med,
+static int time_fb(lac_aligner *a, const batch *b, float tau, int pc, int reps, double *med,
                    double *fwd_med, double *best) {
   lac_error err;
-  lac_sw_options opt = {tau, 1};
+  lac_sw_options opt = {tau, pc};
   double *t = malloc(sizeof(double) * (reps + 1)), *tf = malloc(sizeof(double) * (reps + 1));
   for (int r = 0; r <= reps; r++) { /* r = 0: warm-up (the workspace grows) */
     const double t0 = bench_now();
@@ -94,7 +95,7 @@ fail:
 
 int main(int argc, char **argv) {
   const char *json = NULL, *path = "auto", *sizes = "32,64,128,256,512";
-  int np = 8, threads = 2, reps = 7, scalar = 1, strips = 0;
+  int np = 8, threads = 2, reps = 7, scalar = 1, strips = 0, pc = 1;
   float tau = 0.8f;
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -106,11 +107,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--path") && v) path = v, i++;
     else if (!strcmp(argv[i], "--strips") && v) strips = atoi(v), i++;
     else if (!strcmp(argv[i], "--json") && v) json = v, i++;
+    else if (!strcmp(argv[i], "--gaps") && v && (!strcmp(v, "per-cell") || !strcmp(v, "scalar")))
+      pc = !strcmp(v, "per-cell"), i++;
     else if (!strcmp(argv[i], "--no-scalar")) scalar = 0;
     else {
       fprintf(stderr, "usage: bench_sw [--pairs N] [--sizes 32,64,...] [--tau T] [--threads N] "
-                      "[--reps R] [--path auto|scalar|avx2|avx512] [--strips S] [--no-scalar] "
-                      "[--json FILE]\n");
+                      "[--reps R] [--path auto|scalar|avx2|avx512] [--strips S] "
+                      "[--gaps per-cell|scalar] [--no-scalar] [--json FILE]\n");
       return 2;
     }
   }
@@ -146,10 +149,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (jf)
-    fprintf(jf, "{\"pairs\": %d, \"tau\": %g, \"threads\": %d, \"results\": [", np, tau,
-            threads);
-  printf("smoothed SW forward+backward, %d pairs of T x T, per-cell gaps, tau %g, %d threads, "
-         "median of %d\n", np, tau, threads, reps);
+    fprintf(jf, "{\"pairs\": %d, \"tau\": %g, \"threads\": %d, \"per_cell_gaps\": %d, "
+                "\"results\": [", np, tau, threads, pc);
+  printf("smoothed SW forward+backward, %d pairs of T x T, %s gaps, tau %g, %d threads, "
+         "median of %d\n", np, pc ? "per-cell" : "scalar", tau, threads, reps);
   printf("%6s %10s %12s %12s %9s %14s %9s\n", "T", "path", "cells/s", "(best rep)", "fwd share",
          "scalar cells/s", "speed-up");
   lac_rng r;
@@ -160,7 +163,7 @@ int main(int argc, char **argv) {
     batch_make(&b, np, Ts[k], &r);
     const double cells = (double)np * Ts[k] * Ts[k];
     double med, fmed, best, smed = 0, sfmed, sbest;
-    if (time_fb(a, &b, tau, reps, &med, &fmed, &best)) {
+    if (time_fb(a, &b, tau, pc, reps, &med, &fmed, &best)) {
       rc = 1;
       batch_free(&b);
       break;
@@ -168,7 +171,7 @@ int main(int argc, char **argv) {
     const char *pname = lac_sw_cpu_path(a);
     /* the scalar path: fewer repetitions on large sizes */
     const int sreps = cells > 1e6 ? (reps < 3 ? reps : 3) : reps;
-    if (scalar && time_fb(as, &b, tau, sreps, &smed, &sfmed, &sbest)) {
+    if (scalar && time_fb(as, &b, tau, pc, sreps, &smed, &sfmed, &sbest)) {
       rc = 1;
       batch_free(&b);
       break;
