@@ -234,7 +234,7 @@ struct SoftRows {
     int from = 0;
     if (a < n1) {
       const double scale = per_n2 ? coef / ((double)n1 * n) : coef / n1;
-      loss[r] = lac_row_soft_target(n, x + r * T, xscale, lab + r * T, eps, kl, scale, gr);
+      loss[r] = lac_row_soft_target(n, x + r * T, xscale, lab + r * T, eps, kl, scale, gr, NULL);
       from = n;
     } else {
       loss[r] = 0;
@@ -257,7 +257,7 @@ struct SoftmaxM {
     float *yr = P + r * T;
     int from = 0;
     if (row < p.rows) {
-      lac_row_softmax(p.cols, M + p.off + (size_t)row * s.ld, yr);
+      lac_row_softmax(p.cols, M + p.off + (size_t)row * s.ld, yr, NULL);
       from = p.cols;
     }
     for (size_t c = from; c < T; c++) yr[c] = 0.0f;

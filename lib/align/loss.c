@@ -200,10 +200,12 @@ typedef struct {
   float *dAp, *dBp; /* [T*T] adjoints of Ap, Bp */
   float *dA, *dBm;  /* [T*T] adjoints of A, Bm */
   float *g1, *g2;   /* [T][d] contrastive gradients of the compacted views */
+  double *row;      /* [T] one row's exponentials (lac_row_soft_target, lac_row_softmax) */
 } pair_ws;
 
 #define PAIR_WS_FIELDS(X) \
-  X(lab) X(z) X(gz) X(A) X(Bm) X(Ap) X(Bp) X(lg) X(glg) X(dAp) X(dBp) X(dA) X(dBm) X(g1) X(g2)
+  X(lab) X(z) X(gz) X(A) X(Bm) X(Ap) X(Bp) X(lg) X(glg) X(dAp) X(dBp) X(dA) X(dBm) X(g1) X(g2) \
+  X(row)
 
 static void carve_pair(bump *b, pair_ws *s, int T, int d) {
   const size_t TT = (size_t)T * T, Td = (size_t)T * d;
@@ -214,6 +216,7 @@ static void carve_pair(bump *b, pair_ws *s, int T, int d) {
 #undef PW_TT
   s->g1 = take(b, sizeof(float) * Td);
   s->g2 = take(b, sizeof(float) * Td);
+  s->row = take(b, sizeof(double) * T);
 }
 
 /* thread t's copy: thread 0's pointers moved by t strides */
@@ -301,9 +304,10 @@ lac_status lac_loss_finish_terms(const lac_loss_params *p, int B, double sum_con
   return LAC_OK;
 }
 
-/* y = softmax over each row of x [rows][cols] */
-static void softmax_rows(int rows, int cols, const float *x, float *y) {
-  for (int a = 0; a < rows; a++) lac_row_softmax(cols, x + (size_t)a * cols, y + (size_t)a * cols);
+/* y = softmax over each row of x [rows][cols]; work: cols doubles */
+static void softmax_rows(int rows, int cols, const float *x, float *y, double *work) {
+  for (int a = 0; a < rows; a++)
+    lac_row_softmax(cols, x + (size_t)a * cols, y + (size_t)a * cols, work);
 }
 
 /* g = dL/dx of y = softmax_row(x) given dy = dL/dy (g and dy distinct) */
@@ -420,7 +424,7 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     double con = 0, gscale = (double)p->alpha / ((double)B * n1 * n2);
     for (int i = 0; i < n1; i++)
       con += lac_row_soft_target(n2, s.z + (size_t)i * n2, 1.0f, s.lab + (size_t)i * n2, eps_log,
-                                 1, gscale / temp, want_e ? s.gz + (size_t)i * n2 : NULL);
+                                 1, gscale / temp, want_e ? s.gz + (size_t)i * n2 : NULL, s.row);
     con /= (double)n1 * n2;
     if (want_e && p->alpha != 0) {
       /* dx = gz y, dy = gz^T x (gz already holds alpha / (B n1 n2 temperature)) */
@@ -440,8 +444,8 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
 
     /* alignment logits from A = softmax_row(M12) (n1 x n2), Bm = softmax_row(M21) (n2 x n1) */
     const float *M12 = w.Mp[2 * b], *M21 = w.Mp[2 * b + 1];
-    softmax_rows(n1, n2, M12, s.A);
-    softmax_rows(n2, n1, M21, s.Bm);
+    softmax_rows(n1, n2, M12, s.A, s.row);
+    softmax_rows(n2, n1, M21, s.Bm, s.row);
     if (p->logits == LAC_LOGITS_MATMUL) {
       /* columns at their frame positions, zeros at masked frames: logits[a][c] =
        * sum_t A[a][t] Bm[c][t] over positions t valid in both views */
@@ -462,7 +466,7 @@ lac_status lac_loss(lac_aligner *a, const lac_loss_params *p, int B, int T, int 
     double ce = 0, cscale = (double)p->beta / ((double)B * n1);
     for (int i = 0; i < n1; i++)
       ce += lac_row_soft_target(n2, s.lg + (size_t)i * n2, 1.0f, s.lab + (size_t)i * n2, 0.0, 0,
-                                cscale, back_m ? s.glg + (size_t)i * n2 : NULL);
+                                cscale, back_m ? s.glg + (size_t)i * n2 : NULL, s.row);
     ce /= n1;
     float *gM12 = w.gMp[2 * b], *gM21 = w.gMp[2 * b + 1];
     if (back_m) {

@@ -43,22 +43,35 @@ LAC_ROW_FN void lac_row_labels(int n2, double s1a, const int64_t *s2, const int 
  * when eps > 0.
  *   kl = 1: returns sum_c lab_c (log lab_c - log q_c) (0 log 0 = 0)
  *   kl = 0: returns -sum_c lab_c log q_c
- * g (when non-NULL) receives scale * d(result)/dx_c (the xscale factor not included). */
+ * g (when non-NULL) receives scale * d(result)/dx_c (the xscale factor not included).
+ * softmax(x)_c = e_c / s with e_c = exp(x_c xscale - max) and s their sum.  work: NULL, or
+ * n doubles where the row's e_c are kept between the passes, so that each is computed once
+ * (without it each pass computes them again: the device's one-thread-per-row kernels); the
+ * results are the same either way. */
 LAC_ROW_FN double lac_row_soft_target(int n, const float *x, float xscale, const double *lab,
-                                      double eps, int kl, double scale, float *g) {
+                                      double eps, int kl, double scale, float *g,
+                                      double *work) {
   float mx = x[0] * xscale;
   for (int c = 1; c < n; c++) {
     const float v = x[c] * xscale;
     if (v > mx) mx = v;
   }
+#define LAC_ROW_E(c) (work ? work[c] : exp((double)(x[c] * xscale) - mx))
   double s = 0;
-  for (int c = 0; c < n; c++) s += exp((double)(x[c] * xscale) - mx);
+  for (int c = 0; c < n; c++) {
+    const double e = exp((double)(x[c] * xscale) - mx);
+    if (work) work[c] = e;
+    s += e;
+  }
   const double lse = log(s);
   double loss = 0, sum_lab = 0, sum_qp = 0;
   for (int c = 0; c < n; c++) {
-    const double lp = (double)(x[c] * xscale) - mx - lse;
-    double lq = lp;
-    if (eps > 0) lq = log(exp(lp) + eps);
+    double lq = (double)(x[c] * xscale) - mx - lse;
+    if (eps > 0) {
+      const double p = LAC_ROW_E(c) / s;
+      lq = log(p + eps);
+      sum_qp += lab[c] * p / (p + eps);
+    }
     if (lab[c] > 0) loss += lab[c] * ((kl ? log(lab[c]) : 0.0) - lq);
     sum_lab += lab[c];
   }
@@ -67,30 +80,32 @@ LAC_ROW_FN double lac_row_soft_target(int n, const float *x, float xscale, const
    * -r_k + p_k sum_c r_c (eps = 0: p_k sum lab - lab_k). */
   if (eps > 0) {
     for (int c = 0; c < n; c++) {
-      const double p = exp((double)(x[c] * xscale) - mx - lse);
-      sum_qp += lab[c] * p / (p + eps);
-    }
-    for (int c = 0; c < n; c++) {
-      const double p = exp((double)(x[c] * xscale) - mx - lse);
+      const double p = LAC_ROW_E(c) / s;
       g[c] = (float)(scale * (p * sum_qp - lab[c] * p / (p + eps)));
     }
   } else {
     for (int c = 0; c < n; c++) {
-      const double p = exp((double)(x[c] * xscale) - mx - lse);
+      const double p = LAC_ROW_E(c) / s;
       g[c] = (float)(scale * (p * sum_lab - lab[c]));
     }
   }
   return loss;
+#undef LAC_ROW_E
 }
 
-/* y = softmax(x) over one row of n (max-subtracted, sum in double) */
-LAC_ROW_FN void lac_row_softmax(int n, const float *x, float *y) {
+/* y = softmax(x) over one row of n (max-subtracted, sum in double); work: NULL or n doubles,
+ * as lac_row_soft_target's */
+LAC_ROW_FN void lac_row_softmax(int n, const float *x, float *y, double *work) {
   float mx = x[0];
   for (int c = 1; c < n; c++)
     if (x[c] > mx) mx = x[c];
   double s = 0;
-  for (int c = 0; c < n; c++) s += exp((double)x[c] - mx);
-  for (int c = 0; c < n; c++) y[c] = (float)(exp((double)x[c] - mx) / s);
+  for (int c = 0; c < n; c++) {
+    const double e = exp((double)x[c] - mx);
+    if (work) work[c] = e;
+    s += e;
+  }
+  for (int c = 0; c < n; c++) y[c] = (float)((work ? work[c] : exp((double)x[c] - mx)) / s);
 }
 
 /* In place: g holds dL/dy of y = softmax(x) on entry and dL/dx = y (dy - sum_c dy_c y_c) on
