@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align/loss_rows.h" /* the per-row pieces (internal) */
+#include "lac_internal.h"         /* lac_rng */
 #include "lac/align.h"
 #include "lac/safetensors.h"
 #include "testutil.h"
@@ -498,6 +500,45 @@ static void test_workspace_reuse(lac_aligner *warm, lcase *c, int threads) {
   lac_aligner_free(fresh);
 }
 
+/* The row pieces with a row of scratch (the CPU loss) and without (the device kernels, which
+ * compute each exponential again) give the same bits: values, gradients and softmaxes, for
+ * KL and cross-entropy, with and without the log's epsilon, on rows whose logits span from
+ * ties to exponentials that underflow. */
+static void test_rows_scratch(void) {
+  enum { N = 67 };
+  lac_rng r;
+  lac_rng_seed(&r, 41);
+  float x[N], g1[N], g2[N], y1[N], y2[N];
+  double lab[N], work[N], lsum = 0;
+  int same = 0, runs = 0;
+  for (int c = 0; c < N; c++) {
+    lab[c] = c % 5 == 0 ? 0.0 : lac_rng_uniform(&r);
+    lsum += lab[c];
+  }
+  for (int c = 0; c < N; c++) lab[c] /= lsum;
+  for (int k = 0; k < 4; k++) {
+    const float spread = k == 0 ? 0.0f : k == 1 ? 1.0f : k == 2 ? 30.0f : 300.0f;
+    for (int c = 0; c < N; c++) x[c] = spread * (float)(lac_rng_uniform(&r) - 0.5);
+    for (int v = 0; v < 4; v++) {
+      const double eps = v & 1 ? 1e-6 : 0.0;
+      const int kl = v >> 1;
+      const double a = lac_row_soft_target(N, x, 1.25f, lab, eps, kl, 0.3, g1, NULL);
+      const double b = lac_row_soft_target(N, x, 1.25f, lab, eps, kl, 0.3, g2, work);
+      const double a0 = lac_row_soft_target(N, x, 1.25f, lab, eps, kl, 0.3, NULL, NULL);
+      const double b0 = lac_row_soft_target(N, x, 1.25f, lab, eps, kl, 0.3, NULL, work);
+      runs++;
+      same += a == b && a0 == b0 && a == a0 && !memcmp(g1, g2, sizeof g1);
+      CHECK(isfinite(a), "spread %g eps %g kl %d: soft target %g", spread, eps, kl, a);
+    }
+    lac_row_softmax(N, x, y1, NULL);
+    lac_row_softmax(N, x, y2, work);
+    runs++;
+    same += !memcmp(y1, y2, sizeof y1);
+  }
+  CHECK(same == runs, "row pieces with and without scratch: %d of %d runs bit for bit", same,
+        runs);
+}
+
 static void test_presets(void) {
   lac_loss_params p;
   lac_error err;
@@ -578,6 +619,7 @@ int main(int argc, char **argv) {
   CHECK_OK(lac_aligner_new(&ap, &a, &err), &err);
   if (!a) return test_exit("loss");
   test_presets();
+  test_rows_scratch();
 
   const char *names[] = {"reference",  "paper",  "stop_grad_m",  "scalar_gaps", "cosine",
                          "neg_sqdist", "masked", "masked_paper", "ce_only",     "score_minus"};
