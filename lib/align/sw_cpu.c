@@ -89,8 +89,11 @@
 #define SW_VAL_MAX 1e20f
 #define SW_TAU_MAX 1e20f
 #define SW_TAU_MIN 1e-37f /* 1 / tau must be finite */
-/* batches with fewer cells than this run the scalar path (same results) */
-#define SW_TINY_CELLS 1024
+/* batches with fewer cells than this run the scalar path (same results).  Measured on the
+ * AVX-512 machine of docs/BENCHMARKS.md, forward + backward, M cells/s scalar / vector: 1
+ * pair of 12 x 12 13.1 / 11.6, 1 of 16 x 16 10.5 / 11.2, 2 of 12 x 12 20.3 / 22.3, 8 of 8 x 8
+ * 21.2 / 37.2, 8 of 12 x 12 21.2 / 58.1. */
+#define SW_TINY_CELLS 256
 #define SW_MAX_LANES 16
 
 enum { PATH_SCALAR = 0, PATH_AVX2 = 1, PATH_AVX512 = 2 };
