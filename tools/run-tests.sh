@@ -57,8 +57,9 @@ else
   cat /tmp/lac-asan.log; failed=$((failed + 1)); failures+=("asan meson setup")
 fi
 
-# 3. a short fuzz run of the safetensors reader (clang, libFuzzer)
-step "fuzz safetensors (30 s)" fuzz/run.sh 30
+# 3. short fuzz runs (clang, libFuzzer): the safetensors reader, the CPU alignment's vector
+#    paths against its scalar path
+step "fuzz safetensors and sw_cpu (30 s each)" fuzz/run.sh 30
 
 echo
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
