@@ -22,9 +22,9 @@
 #include "align/sw_cpu.h"
 #include "lac/align.h"
 
-#define REQUIRE(c)          \
-  do {                      \
-    if (!(c)) __builtin_trap(); \
+#define REQUIRE(c)                                                                                 \
+  do {                                                                                             \
+    if (!(c)) __builtin_trap();                                                                    \
   } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
