@@ -28,6 +28,21 @@ if [ -z "$rev" ]; then
   echo "bench/ab_sw.sh: --rev REV is required (the commit to compare this tree with)" >&2
   exit 2
 fi
+positive() { # option value
+  case "$2" in
+    '' | *[!0-9]* | 0)
+      echo "bench/ab_sw.sh: --$1 must be a positive integer, not '$2'" >&2
+      exit 2 ;;
+  esac
+}
+positive pairs "$pairs"
+positive threads "$threads"
+positive rounds "$rounds"
+positive reps "$reps"
+case "$gaps" in
+  '' | per-cell | scalar) ;;
+  *) echo "bench/ab_sw.sh: --gaps is per-cell or scalar, not '$gaps'" >&2; exit 2 ;;
+esac
 base=$(git -C "$root" rev-parse --verify --quiet "$rev^{commit}") ||
   { echo "bench/ab_sw.sh: '$rev' is not a commit of this repository" >&2; exit 2; }
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" >/dev/null
@@ -41,7 +56,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-git -C "$root" worktree add --detach "$tmp/tree" "$base" > /dev/null 2>&1
+git -C "$root" worktree add --detach "$tmp/tree" "$base" > /dev/null
 meson setup "$tmp/build" "$tmp/tree" -Dbuildtype="$buildtype" -Dcuda=disabled > /dev/null
 ninja -C "$tmp/build" bench/bench_sw > /dev/null
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')

@@ -10,8 +10,8 @@
  * AVX-512).  Required: the same status and message; M bit for bit; V within 1e-5 (|V| + tau)
  * (the vector path sums V per lane, in another order, and V = max + tau log(sum)); the
  * gradients within 1e-5 of the largest magnitude of their array; and a second backward of
- * the same forward gives the same bits.  A broken
- * requirement traps; ASan and UBSan watch the masked row loads and stores.
+ * the same forward gives the same bits.  A broken requirement traps; ASan and UBSan watch the
+ * masked row loads and stores.
  */
 #include <math.h>
 #include <stddef.h>
