@@ -5,6 +5,11 @@
 # meson, no GStreamer) against OpenBLAS and cJSON unpacked under .device/sys by
 # tools/gpu-fetch-debs.sh (carry .device there).  Logs go to $OUT (default ./gpu-out).
 #   tools/gpu-check.sh [--no-bench|--quick] [--sanitize] [--profile] [--sw-bench-only]
+#   tools/gpu-check.sh --build-kernels   (here, no GPU needed)
+# --build-kernels compiles only kernels/*.cu, with the flags below, into .device/kernels with a
+# stamp of their sources and flags, and stops: carried to the GPU machine (carry .device), the
+# objects replace the nvcc step there (~2 min of device time) when the stamp still matches the
+# tree's sources; where it does not, or the objects do not link there, the kernels are built.
 # --quick: the tests and bench_sw_cuda without --tune, not the PyTorch and loss benchmarks.
 # --sanitize also runs test_loss_cuda, test_aligner_cuda and the GPU part of test_sw_cuda (the
 # SW kernels in every order, the X edges and Y checkpoints included) under compute-sanitizer
@@ -14,6 +19,7 @@
 # 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (--tune
 # unless --quick): an A/B of two trees on one card (run it in the other tree, then this
 # script in this one), or of two builds of one tree (NVEXTRA="-DNAME" adds nvcc flags).
+# Order: build, tests, bench_sw_cuda, the sanitizers, then the other benchmarks.
 # Budget (an H100, 2026-11-26): build ~1 min (before the 16 X-edge kernels, which took the
 # build on a 2-core machine to 128 s), tests ~30 s, benchmarks ~2 min (bench_sw_cuda
 # --tune ~75 s, 8 to 4096 pairs; bench_sw_pack, lac_cuda_sw's host packing on 1 thread and
@@ -30,6 +36,7 @@ sanitize=0
 profile=0
 swonly=0
 quick=0
+kbuild=0
 for a in "$@"; do
   case "$a" in
     --no-bench) bench=0 ;;
@@ -37,11 +44,41 @@ for a in "$@"; do
     --profile) profile=1 ;;
     --sw-bench-only) swonly=1 ;;
     --quick) quick=1 ;;
-    *) echo "gpu-check: unknown option $a (use --no-bench, --quick, --sanitize, --profile, --sw-bench-only)"; exit 2 ;;
+    --build-kernels) kbuild=1 ;;
+    *) echo "gpu-check: unknown option $a (use --no-bench, --quick, --sanitize, --profile, --sw-bench-only, --build-kernels)"; exit 2 ;;
   esac
 done
-mkdir -p "$out"
 export PATH="$PATH:/usr/local/cuda/bin"
+nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+         -Xptxas -v -Xcompiler -Wall,-Wextra -I"$root/kernels")
+# NVEXTRA: more nvcc flags, e.g. -DNAME for a variant of the kernels in an A/B
+# shellcheck disable=SC2206
+[ -n "${NVEXTRA:-}" ] && nvflags+=($NVEXTRA)
+kdir="$root/.device/kernels"
+kernels=(kernels/epilogue.cu kernels/sw_affine.cu kernels/loss.cu)
+# what the kernel objects depend on: their sources and headers, and the flags
+kstamp() {
+  (cd "$root" && sha256sum kernels/*.cu kernels/*.h lib/align/loss_rows.h &&
+    printf '%s\n' "${nvflags[@]}") | sha256sum | cut -d' ' -f1
+}
+nvbuild() { # into DIR
+  local f
+  for f in "${kernels[@]}"; do
+    echo "== nvcc $f"
+    nvcc "${nvflags[@]}" -c "$root/$f" -o "$1/$(basename "$f" .cu)_cu.o" || return 1
+  done
+}
+if [ "$kbuild" = 1 ]; then
+  t0=$SECONDS
+  { rm -rf "$kdir" && mkdir -p "$kdir"; } || exit 1
+  if ! nvbuild "$kdir" > "$kdir/build.log" 2>&1; then
+    tail -30 "$kdir/build.log"; rm -f "$kdir"/*.o; echo "gpu-check: kernel build failed"; exit 1
+  fi
+  kstamp > "$kdir/stamp"
+  echo "gpu-check: kernels built into $kdir in $((SECONDS - t0)) s ($(nvcc --version | tail -1))"
+  exit 0
+fi
+mkdir -p "$out"
 if [ "$profile" = 1 ] && ! command -v ncu > /dev/null; then
   echo "gpu-check: --profile needs ncu (Nsight Compute) on PATH"
   exit 1
@@ -70,30 +107,31 @@ if [ "$omp" = 1 ] && [ "$blas" != openmp ]; then
 elif [ "$omp" = 0 ] && [ "$blas" = openmp ]; then
   echo "gpu-check: warning: no OpenMP in this gcc but OpenBLAS's OpenMP build (tools/gpu-fetch-debs.sh pthread)"
 fi
-nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
-         -Xptxas -v -Xcompiler -Wall,-Wextra -I"$root/kernels")
-# NVEXTRA: more nvcc flags, e.g. -DNAME for a variant of the kernels in an A/B
-# shellcheck disable=SC2206
-[ -n "${NVEXTRA:-}" ] && nvflags+=($NVEXTRA)
 libsrc=(lib/core/status.c lib/core/util.c lib/core/backend.c lib/cpu/cpu_backend.c
         lib/cuda/cuda_backend.c lib/cuda/cuda_align.c lib/align/sw_ref.c
         lib/cuda/cuda_loss.c lib/align/loss.c lib/align/similarity.c lib/align/sw_cpu.c
         lib/core/safetensors.c lib/core/fileio.c)
 mains=(tests/test_cuda.c tests/test_sw_cuda.c tests/test_loss_cuda.c tests/test_aligner_cuda.c
        bench/bench_sw_cuda.c bench/bench_loss_cuda.c bench/bench_sw_pack.c)
-build() {
+build() { # with the carried kernel objects when $1 = 1
   mkdir -p "$obj/lib" "$obj/main"
+  local f pids=() p
   for f in "${libsrc[@]}"; do
-    gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .c).o" || return 1
-  done
-  for f in kernels/epilogue.cu kernels/sw_affine.cu kernels/loss.cu; do
-    echo "== nvcc $f"
-    nvcc "${nvflags[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .cu)_cu.o" || return 1
+    gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/lib/$(basename "$f" .c).o" & pids+=($!)
   done
   for f in "${mains[@]}"; do
-    local b objs
+    gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/main/$(basename "$f" .c).o" & pids+=($!)
+  done
+  if [ "$1" = 1 ]; then
+    echo "== kernels: the carried objects of $kdir ($(nvcc --version | tail -1) here)"
+    cp "$kdir"/*_cu.o "$obj/lib/" || return 1
+  else
+    nvbuild "$obj/lib" || return 1
+  fi
+  for p in "${pids[@]}"; do wait "$p" || return 1; done
+  for f in "${mains[@]}"; do
+    local b objs o
     b=$(basename "$f" .c)
-    gcc "${cflags[@]}" "${inc[@]}" -c "$root/$f" -o "$obj/main/$b.o" || return 1
     objs=()
     for o in "$obj"/lib/*.o; do # bench_sw_pack compiles lib/cuda/cuda_align.c itself
       [ "$b" = bench_sw_pack ] && [ "$(basename "$o")" = cuda_align.o ] && continue
@@ -105,10 +143,27 @@ build() {
   done
 }
 t0=$SECONDS
-if ! build > "$out/build.log" 2>&1; then
+pre=0
+if [ -f "$kdir/stamp" ]; then
+  if [ "$(cat "$kdir/stamp")" = "$(kstamp)" ]; then
+    pre=1
+  else
+    echo "gpu-check: $kdir is stale (sources or flags changed): building the kernels"
+  fi
+fi
+if [ "$pre" = 1 ] && ! build 1 > "$out/build.log" 2>&1; then
+  tail -5 "$out/build.log"
+  echo "gpu-check: the carried kernel objects did not link here: building the kernels"
+  pre=0
+  rm -rf "${obj:?}/lib" "${obj:?}/main"
+  mv "$out/build.log" "$out/build-carried.log"
+fi
+if [ "$pre" = 0 ] && ! build 0 > "$out/build.log" 2>&1; then
   tail -30 "$out/build.log"; echo "gpu-check: build failed"; exit 1
 fi
-echo "build: $((SECONDS - t0)) s (OpenMP $omp, OpenBLAS $blas build)"
+# the register report below reads nvcc's output: the carried build's log
+[ "$pre" = 1 ] && cat "$kdir/build.log" >> "$out/build.log"
+echo "build: $((SECONDS - t0)) s (OpenMP $omp, OpenBLAS $blas build; kernels $([ "$pre" = 1 ] && echo carried || echo built here))"
 # registers and spills per kernel (the kernel's name on the line before)
 awk '/Compiling entry function/{match($0, /_Z[^'"'"']*/); k=substr($0, RSTART, RLENGTH)}
      /spill stores/{sp=$0} /Used [0-9]+ registers/{print "ptxas: " k ": " $5 " registers; " sp}' \
@@ -164,7 +219,7 @@ result() { # exit code -> table word
 echo "================ test_cuda"
 run_test test_cuda
 echo "================ test_sw_cuda"
-run_test test_sw_cuda
+run_test test_sw_cuda --no-emulate # the emulation runs in CI (sw_cuda_emulation)
 echo "================ test_loss_cuda"
 run_test test_loss_cuda "$root/tests/ref"
 echo "================ test_aligner_cuda"
@@ -184,31 +239,9 @@ if [ "$bench" = 1 ]; then
   rc_bench=$?
   grep -v '^BENCH' "$out/bench_sw_cuda.log"
   echo "bench_sw_cuda: exit $rc_bench, $((SECONDS - t)) s"
-  echo "================ bench_sw_pack (lac_cuda_sw's host packing, 1 thread against all)"
-  rc_pack=0
-  for cfg in "8 256" "8 1024" "256 256"; do
-    # shellcheck disable=SC2086
-    set -- $cfg
-    timeout 60 "$obj/bench_sw_pack" --pairs "$1" --T "$2" >> "$out/bench_sw_pack.log" 2>&1 || rc_pack=1
-  done
-  cat "$out/bench_sw_pack.log"
-fi
-if [ "$bench" = 1 ] && [ "$quick" = 0 ]; then
-  echo "================ bench_sw_torch_gpu.py (PyTorch baseline)"
-  t=$SECONDS
-  timeout 180 "${PYTHON:-python3}" "$root/bench/bench_sw_torch_gpu.py" --pairs 8 --T 64 256 --reps 5 --check \
-    > "$out/bench_sw_torch_gpu.log" 2>&1
-  rc_torch=$?
-  cat "$out/bench_sw_torch_gpu.log"
-  echo "bench_sw_torch_gpu: exit $rc_torch, $((SECONDS - t)) s"
-  echo "================ bench_loss_cuda (the whole loss, GPU vs CPU)"
-  t=$SECONDS
-  timeout 120 "$obj/bench_loss_cuda" --reps 15 > "$out/bench_loss_cuda.log" 2>&1
-  rc_loss=$?
-  grep -v '^BENCH' "$out/bench_loss_cuda.log"
-  echo "bench_loss_cuda: exit $rc_loss, $((SECONDS - t)) s"
 fi
 
+# the sanitizers before the other benchmarks: they matter more when a call runs short
 rc_san=-
 if [ "$sanitize" = 1 ]; then
   echo "================ compute-sanitizer memcheck: test_loss_cuda, test_aligner_cuda, test_sw_cuda; racecheck: test_sw_cuda"
@@ -238,6 +271,32 @@ if [ "$sanitize" = 1 ]; then
   done
   rm -f "$out/sanitize.log.part"
   echo "sanitize: $((SECONDS - t)) s"
+fi
+
+if [ "$bench" = 1 ]; then
+  echo "================ bench_sw_pack (lac_cuda_sw's host packing, 1 thread against all)"
+  rc_pack=0
+  for cfg in "8 256" "8 1024" "256 256"; do
+    # shellcheck disable=SC2086
+    set -- $cfg
+    timeout 60 "$obj/bench_sw_pack" --pairs "$1" --T "$2" >> "$out/bench_sw_pack.log" 2>&1 || rc_pack=1
+  done
+  cat "$out/bench_sw_pack.log"
+fi
+if [ "$bench" = 1 ] && [ "$quick" = 0 ]; then
+  echo "================ bench_sw_torch_gpu.py (PyTorch baseline)"
+  t=$SECONDS
+  timeout 180 "${PYTHON:-python3}" "$root/bench/bench_sw_torch_gpu.py" --pairs 8 --T 64 256 --reps 5 --check \
+    > "$out/bench_sw_torch_gpu.log" 2>&1
+  rc_torch=$?
+  cat "$out/bench_sw_torch_gpu.log"
+  echo "bench_sw_torch_gpu: exit $rc_torch, $((SECONDS - t)) s"
+  echo "================ bench_loss_cuda (the whole loss, GPU vs CPU)"
+  t=$SECONDS
+  timeout 120 "$obj/bench_loss_cuda" --reps 15 > "$out/bench_loss_cuda.log" 2>&1
+  rc_loss=$?
+  grep -v '^BENCH' "$out/bench_loss_cuda.log"
+  echo "bench_loss_cuda: exit $rc_loss, $((SECONDS - t)) s"
 fi
 
 # value of key=... on the first BENCH / TORCH line of a file containing every pattern
