@@ -56,10 +56,11 @@ nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=comput
 [ -n "${NVEXTRA:-}" ] && nvflags+=($NVEXTRA)
 kdir="$root/.device/kernels"
 kernels=(kernels/epilogue.cu kernels/sw_affine.cu kernels/loss.cu)
-# what the kernel objects depend on: their sources and headers, and the flags
+# what the kernel objects depend on: their sources and headers, and the flags (the tree's
+# path left out: it differs there)
 kstamp() {
   (cd "$root" && sha256sum kernels/*.cu kernels/*.h lib/align/loss_rows.h &&
-    printf '%s\n' "${nvflags[@]}") | sha256sum | cut -d' ' -f1
+    printf '%s\n' "${nvflags[@]//$root/ROOT}") | sha256sum | cut -d' ' -f1
 }
 nvbuild() { # into DIR
   local f
