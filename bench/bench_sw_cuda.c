@@ -3,7 +3,7 @@
  * T = 64 .. 1024, 1024 pairs at T = 64, 256 and 512, and 4096 pairs at T = 64 and 256 (does
  * the kernel scale with more warps?) (a benchmark, not a test).
  *
- *   bench_sw_cuda [--quick] [--tune] [--only PAIRS T]
+ *   bench_sw_cuda [--quick] [--tune] [--only PAIRS T]...
  *
  * kernel: the two launches (lac_cuda_sw_forward + lac_cuda_sw_backward, gM given, dS and
  *   per-cell or scalar dgo/dge written) timed with cudaEvents on device-resident buffers,
@@ -205,16 +205,18 @@ static double time_e2e(lac_backend *gpu, int np, int T, int reps, float *hS, flo
 }
 
 int main(int argc, char **argv) {
-  int quick = 0, tune = 0, only_np = 0, only_T = 0;
+  int quick = 0, tune = 0, n_only = 0;
+  char only[N_CFG] = {0}; /* --only: the rows asked for */
   for (int a = 1; a < argc; a++) {
     if (!strcmp(argv[a], "--quick")) quick = 1;
     else if (!strcmp(argv[a], "--tune")) tune = 1;
     else if (!strcmp(argv[a], "--only") && a + 2 < argc) {
-      only_np = atoi(argv[a + 1]);
-      only_T = atoi(argv[a + 2]);
+      const int only_np = atoi(argv[a + 1]), only_T = atoi(argv[a + 2]);
       a += 2;
       int row = 0;
-      for (size_t c = 0; c < N_CFG; c++) row |= cfg[c].np == only_np && cfg[c].T == only_T;
+      for (size_t c = 0; c < N_CFG; c++)
+        if (cfg[c].np == only_np && cfg[c].T == only_T) only[c] = 1, row = 1;
+      n_only++;
       if (!row) {
         fprintf(stderr, "bench_sw_cuda: --only %s %s is not a row of the table; rows (pairs T):",
                 argv[a - 1], argv[a]);
@@ -224,8 +226,9 @@ int main(int argc, char **argv) {
         return 2;
       }
     } else {
-      fprintf(stderr, "usage: bench_sw_cuda [--quick] [--tune] [--only PAIRS T] (--only: one "
-                      "row of the benchmark's table, e.g. --only 1024 256, for a profiler)\n");
+      fprintf(stderr, "usage: bench_sw_cuda [--quick] [--tune] [--only PAIRS T]... (--only: a "
+                      "row of the benchmark's table, e.g. --only 1024 256, for a profiler; "
+                      "repeatable)\n");
       return 2;
     }
   }
@@ -302,7 +305,7 @@ int main(int argc, char **argv) {
          "gaps", "run", "order", "Wmax", "warps", "fwd ms", "bwd ms", "kernel Gc/s", "e2e Gc/s",
          "vs 1 warp", "GB/s", "/copy", "vs cells");
   for (size_t a = 0; a < N_CFG; a++) {
-    if (only_np && (cfg[a].np != only_np || cfg[a].T != only_T)) continue;
+    if (n_only && !only[a]) continue;
     {
       const int np = cfg[a].np, T = cfg[a].T;
       if ((size_t)np * T * T > MAXCELLS || (size_t)np * 10 * T > MAXWORK || np > MAXP) {

@@ -18,7 +18,10 @@
 # scalar gaps; bench_sw_cuda --quick --only PAIRS T for 8, 256, 1024 and 4096 pairs of
 # 256 x 256) into $OUT/ncu.txt, no tests.  --sw-bench-only runs only bench_sw_cuda (--tune
 # unless --quick): an A/B of two trees on one card (run it in the other tree, then this
-# script in this one), or of two builds of one tree (NVEXTRA="-DNAME" adds nvcc flags).
+# script in this one), or of two builds of one tree (NVEXTRA="-DNAME" adds nvcc flags; with
+# KDIR=DIR both here with --build-kernels and there, the variant's kernels travel built too);
+# SW_BENCH_ARGS="--only 4096 256" (repeatable) gives bench_sw_cuda a few rows (in place of
+# --tune).
 # Order: build, tests, bench_sw_cuda, the sanitizers, then the other benchmarks.
 # Budget (an H100, 2026-11-26): build ~1 min (before the 16 X-edge kernels, which took the
 # build on a 2-core machine to 128 s), tests ~30 s, benchmarks ~2 min (bench_sw_cuda
@@ -54,7 +57,7 @@ nvflags=(-O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=comput
 # NVEXTRA: more nvcc flags, e.g. -DNAME for a variant of the kernels in an A/B
 # shellcheck disable=SC2206
 [ -n "${NVEXTRA:-}" ] && nvflags+=($NVEXTRA)
-kdir="$root/.device/kernels"
+kdir=${KDIR:-$root/.device/kernels} # KDIR: another folder, e.g. for a variant (NVEXTRA)
 kernels=(kernels/epilogue.cu kernels/sw_affine.cu kernels/loss.cu)
 # what the kernel objects depend on: their sources and headers, and the flags (the tree's
 # path left out: it differs there)
@@ -195,9 +198,9 @@ fi
 
 if [ "$swonly" = 1 ]; then
   tune=--tune
-  [ "$quick" = 1 ] && tune=
+  [ "$quick" = 1 ] || [ -n "${SW_BENCH_ARGS:-}" ] && tune=
   # shellcheck disable=SC2086
-  timeout 240 "$obj/bench_sw_cuda" $tune > "$out/bench_sw_cuda.log" 2>&1
+  timeout 240 "$obj/bench_sw_cuda" $tune ${SW_BENCH_ARGS:-} > "$out/bench_sw_cuda.log" 2>&1
   rc=$?
   grep -v '^BENCH' "$out/bench_sw_cuda.log"
   rm -rf "$obj"
