@@ -1,7 +1,9 @@
 /* bench_sw_cuda.c — the CUDA smoothed Smith-Waterman (kernels/sw_affine.cu): forward +
  * backward cells/s for 8 pairs of T x T, T = 32 .. 1024 (the issue's rows), 256 pairs at
- * T = 64 .. 1024, 1024 pairs at T = 64, 256 and 512, and 4096 pairs at T = 64 and 256 (does
- * the kernel scale with more warps?) (a benchmark, not a test).
+ * T = 64 .. 1024, 1024 pairs at T = 64, 256 and 512, 2048 at T = 512 and 4096 pairs at T = 64,
+ * 256 and 512 (does the kernel scale with more warps?) (a benchmark, not a test).  The
+ * largest rows need 43 GB of device memory (rows that need over 60 % of the card are skipped)
+ * and are not timed end to end.
  *
  *   bench_sw_cuda [--quick] [--tune] [--only PAIRS T]...
  *
@@ -42,8 +44,11 @@
 
 #define MAXT 1024
 #define MAXP 4096
-#define MAXCELLS ((size_t)256 * 1024 * 1024) /* the largest batch: 256 x 1024^2 = 4096 x 256^2 */
-#define MAXWORK ((size_t)10 * 4096 * 256)     /* max of pairs * 10 * T */
+/* the largest batch timed end to end (lac_cuda_sw's own staging and scratch grow with it):
+ * 256 x 1024^2 = 4096 x 256^2; the kernels' buffers are sized for the largest row run */
+#define E2E_MAXCELLS ((size_t)256 * 1024 * 1024)
+#define COPY_CELLS E2E_MAXCELLS           /* the copy bandwidth: 1 GiB */
+#define MAXWORK ((size_t)10 * 4096 * 512) /* max of pairs * 10 * T */
 #define SW_MW_KMAX 8 /* the most warps per pair (lac_cuda_sw_opts.warps) */
 #define PATTERN (1u << 20) /* floats of random pattern copied over the device buffers */
 
@@ -61,7 +66,7 @@ static const struct {
   int np, T;
 } cfg[] = {{8, 32},     {8, 64},     {8, 128},    {8, 256},   {8, 512},   {8, 1024},
            {256, 64},   {256, 128},  {256, 256},  {256, 512}, {256, 1024}, {1024, 64},
-           {1024, 256}, {1024, 512}, {4096, 64},  {4096, 256}};
+           {1024, 256}, {1024, 512}, {4096, 64},  {4096, 256}, {2048, 512}, {4096, 512}};
 #define N_CFG (sizeof cfg / sizeof cfg[0])
 
 #define CK(call)                                                                    \
@@ -247,7 +252,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sw_cuda: %s\n", err.message);
     return 1;
   }
-  const size_t cells = MAXCELLS;
+  /* the kernels' buffers: the largest row to run, up to 60 % of the card for the 10 of them
+   * (rows beyond are skipped, said below) */
+  size_t cells = COPY_CELLS;
+  for (size_t a = 0; a < N_CFG; a++)
+    if (!n_only || only[a])
+      if ((size_t)cfg[a].np * cfg[a].T * cfg[a].T > cells)
+        cells = (size_t)cfg[a].np * cfg[a].T * cfg[a].T;
+  const size_t fit = (size_t)(0.6 * (double)prop.totalGlobalMem) / (10 * sizeof(float));
+  if (cells > fit) cells = fit < COPY_CELLS ? COPY_CELLS : fit;
   dbuf B;
   float **slots[] = {&B.S, &B.go, &B.ge, &B.M, &B.X, &B.Y, &B.gM, &B.dS, &B.dgo, &B.dge};
   for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++)
@@ -273,16 +286,17 @@ int main(int argc, char **argv) {
     for (int p = 0; p < 2 * MAXP; p++) h[p] = frand(-1.0f, 1.0f);
     CK(cudaMemcpy(B.gV, h, sizeof h, cudaMemcpyHostToDevice));
   }
-  /* host arrays for the end-to-end runs (the largest batch is MAXCELLS) */
+  /* host arrays for the end-to-end runs (the largest batch is E2E_MAXCELLS) */
+  const size_t hcells = cells < E2E_MAXCELLS ? cells : E2E_MAXCELLS;
   float *hbuf[8];
   for (int k = 0; k < 8; k++) {
-    hbuf[k] = malloc(cells * sizeof(float));
+    hbuf[k] = malloc(hcells * sizeof(float));
     if (!hbuf[k]) {
       fprintf(stderr, "bench_sw_cuda: out of host memory\n");
       return 1;
     }
   }
-  for (size_t t = 0; t < cells; t++) {
+  for (size_t t = 0; t < hcells; t++) {
     const float v = pat[t % PATTERN];
     hbuf[0][t] = v;                   /* S */
     hbuf[1][t] = 1.0f + 0.5f * v;     /* go */
@@ -293,12 +307,12 @@ int main(int argc, char **argv) {
   printf("bench_sw_cuda: %s (sm_%d%d, %d SMs), tau 0.8, gM given; kernel = fwd + bwd launches "
          "(cudaEvents, median), e2e = lac_cuda_sw with host copies (per-cell gaps)\n",
          prop.name, prop.major, prop.minor, prop.multiProcessorCount);
-  const double copy_gbps = copy_bandwidth(B.M, B.dS, cells * sizeof(float), quick ? 3 : 7);
+  const double copy_gbps = copy_bandwidth(B.M, B.dS, COPY_CELLS * sizeof(float), quick ? 3 : 7);
   printf("bench_sw_cuda: device copy bandwidth %.0f GB/s (cudaMemcpy device to device of %zu MiB, "
          "read + write, median); GB/s below = the kernels' compulsory bytes (%d per cell with "
          "per-cell gaps, %d scalar; %d fewer with the X edges, %g fewer still with the Y "
          "checkpoints) over the kernel time, and its share of that copy bandwidth\n",
-         copy_gbps, cells * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC,
+         copy_gbps, COPY_CELLS * sizeof(float) >> 20, BYTES_CELL_PC, BYTES_CELL_SC,
          BYTES_CELL_XE_SAVED, BYTES_CELL_YC_SAVED);
   printf("BENCH copy gbps=%.1f\n", copy_gbps);
   printf("%5s %5s %-9s %-8s %-6s %5s %5s %10s %10s %14s %12s %8s %7s %6s %8s\n", "pairs", "T",
@@ -308,7 +322,13 @@ int main(int argc, char **argv) {
     if (n_only && !only[a]) continue;
     {
       const int np = cfg[a].np, T = cfg[a].T;
-      if ((size_t)np * T * T > MAXCELLS || (size_t)np * 10 * T > MAXWORK || np > MAXP) {
+      if ((size_t)np * T * T > cells) {
+        printf("bench_sw_cuda: %d pairs x %d^2 skipped: %.1f GB of buffers, over 60 %% of the "
+               "card's %.1f GB\n", np, T, (double)np * T * T * 10 * sizeof(float) * 1e-9,
+               (double)prop.totalGlobalMem * 1e-9);
+        continue;
+      }
+      if ((size_t)np * 10 * T > MAXWORK || np > MAXP) {
         fprintf(stderr, "bench_sw_cuda: %d pairs x %d^2 exceed the buffers\n", np, T);
         return 1;
       }
@@ -347,7 +367,7 @@ int main(int argc, char **argv) {
           }
           if (v == 6) { /* the default warps, row-major */
             f = kf[warps], b = kb[warps], tot = kt[warps];
-            if (per_cell) {
+            if (per_cell && (size_t)np * T * T <= E2E_MAXCELLS) {
               const int er = quick || gcells > 0.05 ? 3 : 7;
               e2e = time_e2e(gpu, np, T, er, hbuf[0], hbuf[1], hbuf[2], hbuf[3], hbuf[4],
                              hbuf[5], hbuf[6], hbuf[7]);

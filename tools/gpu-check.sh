@@ -330,11 +330,11 @@ elif [ "$bench" = 1 ]; then
   tl="$out/bench_sw_torch_gpu.log"
   cg=$(sed -n 's/^BENCH copy gbps=\([^ ]*\).*/\1/p' "$bl" | head -1)
   echo "| bench_sw_cuda: device copy bandwidth (cudaMemcpy device to device, read + write): ${cg:-?} GB/s | $card | $([ "$rc_bench" = 0 ] && echo measured || echo "FAIL ($rc_bench)") |"
-  for np in 8 256 1024 4096; do
+  for np in 8 256 1024 2048 4096; do
     Ts="64 128 256 512 1024"
     [ "$np" = 8 ] && Ts="32 $Ts"
-    [ "$np" -gt 256 ] && Ts="64 256" # the rows of many pairs
-    [ "$np" = 1024 ] && Ts="64 256 512"
+    [ "$np" -gt 256 ] && Ts="64 256 512" # the rows of many pairs
+    [ "$np" = 2048 ] && Ts="512"
     for T in $Ts; do
       # the defaults (the warps the default settings pick, the order lac_cuda_sw_best_order
       # picks), then every variant of the same run
