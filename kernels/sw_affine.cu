@@ -196,46 +196,35 @@ SW_HD CellW cell_weights(const Sm3 &m, const Sm2 &x, const Sm3 &y) {
 
 /* ---------------------------------------------------------------- strips in memory */
 
-/* one float4, float2 or float of the per-cell buffers and tables.  Each is moved once per pass
- * (or twice, rows apart); -DLAC_SW_STREAMING marks the device's loads and stores as
- * streaming (ld/st.global.cs: evict first), a variant for an A/B on the GPU. */
-#if defined(LAC_SW_STREAMING) && defined(__CUDA_ARCH__)
-#define SW_LD(p) __ldcs(p)
-#define SW_ST(p, v) __stcs(p, v)
-#else
-#define SW_LD(p) (*(p))
-#define SW_ST(p, v) (*(p) = (v))
-#endif
-
 /* W consecutive floats at p (aligned to min(W, 4) floats: kernels.h's layout rules) */
 template <int W> SW_HD void ldw(const float *p, float *v) {
   if constexpr (W >= 4) {
 SW_UNROLL
     for (int q = 0; q < W / 4; q++) {
-      const float4 t = SW_LD(reinterpret_cast<const float4 *>(p) + q);
+      const float4 t = reinterpret_cast<const float4 *>(p)[q];
       v[4 * q] = t.x;
       v[4 * q + 1] = t.y;
       v[4 * q + 2] = t.z;
       v[4 * q + 3] = t.w;
     }
   } else if constexpr (W == 2) {
-    const float2 t = SW_LD(reinterpret_cast<const float2 *>(p));
+    const float2 t = *reinterpret_cast<const float2 *>(p);
     v[0] = t.x;
     v[1] = t.y;
   } else {
-    v[0] = SW_LD(p);
+    v[0] = p[0];
   }
 }
 template <int W> SW_HD void stw(float *p, const float *v) {
   if constexpr (W >= 4) {
 SW_UNROLL
     for (int q = 0; q < W / 4; q++)
-      SW_ST(reinterpret_cast<float4 *>(p) + q,
-            make_float4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]));
+      reinterpret_cast<float4 *>(p)[q] =
+          make_float4(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]);
   } else if constexpr (W == 2) {
-    SW_ST(reinterpret_cast<float2 *>(p), make_float2(v[0], v[1]));
+    *reinterpret_cast<float2 *>(p) = make_float2(v[0], v[1]);
   } else {
-    SW_ST(p, v[0]);
+    p[0] = v[0];
   }
 }
 
