@@ -19,11 +19,11 @@
  * the default settings pick for the shape): "rows", the time of that variant, with the
  * end-to-end figure; "cells", timed again with every per-cell buffer in the warp's order
  * (LAC_CUDA_SW_CELLS: the buffers' contents are the same random values, read in another
- * order); "best", whichever of the two lac_cuda_sw_best_order picks; "xedge", from T = 256
- * on, the warp's order with the X edges (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X
- * from M; "vs cells": its speed ratio to "cells"), and "xyedge", with the Y checkpoints too
- * (LAC_CUDA_SW_CELLS_XYEDGE: one warp per pair, Y recomputed in shared memory; "vs cells" as
- * for "xedge").  Each line also gives the bytes per
+ * order); "xedge", from T = 256 on, the warp's order with the X edges
+ * (LAC_CUDA_SW_CELLS_XEDGE: the backward recomputes X from M; "vs cells": its speed ratio to
+ * "cells"); "xyedge", with the Y checkpoints too (LAC_CUDA_SW_CELLS_XYEDGE: one warp per pair,
+ * Y recomputed in shared memory; "vs cells" as for "xedge"); and last "best", whichever of
+ * rows, cells and xedge lac_cuda_sw_best_order picks.  Each line also gives the bytes per
  * second that the kernels must move (BYTES_CELL_*) and their share of the device's copy
  * bandwidth, measured first.  --tune adds the strip-width variants (lac_cuda_sw_opts strip
  * widths 8/4 and 4/4: narrower strips, fewer registers, more warps per SM; one warp per
@@ -338,13 +338,15 @@ int main(int argc, char **argv) {
          * 4, 5 several warps per pair: 2, 4 and (up to 64 pairs) 8; then the default warps
          * (those the default settings pick for this shape): 6 row-major (one of the
          * variants, not timed again) with the end-to-end time, 7 every per-cell buffer in the
-         * warp's order; 8 "best": the order lac_cuda_sw_best_order picks (6 or 7, not timed
-         * again); 9 the warp's order with the X edges (T > 128: narrower pairs keep all of X);
-         * 10 and the Y checkpoints (T > 128; one warp per pair) */
+         * warp's order; 9 the warp's order with the X edges (T > 128: narrower pairs keep all
+         * of X); 10 and the Y checkpoints (T > 128; one warp per pair); last, 8 "best": the
+         * order lac_cuda_sw_best_order picks (6, 7 or 9, not timed again) */
         double kf[SW_MW_KMAX + 1], kb[SW_MW_KMAX + 1], kt[SW_MW_KMAX + 1];
-        double of[2] = {NAN, NAN}, ob[2] = {NAN, NAN}, ot[2] = {NAN, NAN};
+        double of[3] = {NAN, NAN, NAN}, ob[3] = {NAN, NAN, NAN}, ot[3] = {NAN, NAN, NAN};
         for (int k = 0; k <= SW_MW_KMAX; k++) kf[k] = kb[k] = kt[k] = NAN;
-        for (int v = 0; v < 11; v++) {
+        static const int vorder[] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 8};
+        for (int vi = 0; vi < 11; vi++) {
+          const int v = vorder[vi];
           if ((v == 1 || v == 2) && !tune) continue;
           if (v >= 9 && T <= 128) continue;
           if (v == 5 && np > 64) continue;
@@ -361,10 +363,8 @@ int main(int argc, char **argv) {
           static const char *const oname[] = {"rows", "cells", "xedge", "xyedge"};
           const int warps = lac_cuda_sw_launch_warps(&ko, np, T, per_cell);
           double f = NAN, b = NAN, tot = NAN, e2e = NAN;
-          if (v == 8) {
-            const int o = order == LAC_CUDA_SW_CELLS;
-            f = of[o], b = ob[o], tot = ot[o];
-          }
+          if (v == 8 && order <= LAC_CUDA_SW_CELLS_XEDGE) /* rows, cells, X edges: timed */
+            f = of[order], b = ob[order], tot = ot[order];
           if (v == 6) { /* the default warps, row-major */
             f = kf[warps], b = kb[warps], tot = kt[warps];
             if (per_cell && (size_t)np * T * T <= E2E_MAXCELLS) {
@@ -382,7 +382,8 @@ int main(int argc, char **argv) {
             time_kernels(&B, np, T, per_cell, order, &ko, reps, &f, &b, &tot);
           }
           if (fw == 8 && bw == 8 && v < 6) kf[warps] = f, kb[warps] = b, kt[warps] = tot;
-          if (v == 6 || v == 7) of[v == 7] = f, ob[v == 7] = b, ot[v == 7] = tot;
+          if (v == 6 || v == 7 || v == 9) /* the default warps in rows, cells, X edges */
+            of[order] = f, ob[order] = b, ot[order] = tot;
           /* the bytes the two kernels must move per cell, over the kernel time */
           const double bytes =
               (per_cell ? BYTES_CELL_PC : BYTES_CELL_SC) -

@@ -59,15 +59,18 @@ typedef struct {
 #define LAC_CUDA_SW_CELLS 1
 /* LAC_CUDA_SW_CELLS, and the X table of each pair wider than 128 columns holds X only at every
  * 8th column (the backward recomputes the others from M: 7/8 of X's traffic saved; results bit
- * for bit those of the other orders; kernels/sw_affine.cu, xe_at).  Not yet timed on a GPU:
- * lac_cuda_sw_best_order does not pick it. */
+ * for bit those of the other orders; kernels/sw_affine.cu, xe_at).  The per-cell buffers are
+ * laid out as for LAC_CUDA_SW_CELLS.  On an H100, 1.08-1.17x the warp's order from 1024 pairs
+ * of 256 on, where lac_cuda_sw_best_order picks it (docs/BENCHMARKS.md). */
 #define LAC_CUDA_SW_CELLS_XEDGE 2
 /* LAC_CUDA_SW_CELLS_XEDGE, and the Y table of each such pair holds Y only at every 4th row
  * (where the table of these checkpoints fits in the pair's Y block; the backward recomputes
  * the rest in shared memory, 27.5 KB a block with per-cell gaps: 5.75 of Y's 8 bytes a cell
  * saved; results bit for bit those of the other orders; kernels/sw_affine.cu, yc_at).  Runs one
- * warp per pair with strips of 8: settings with other strip widths or warps are refused.  Not
- * yet timed on a GPU: lac_cuda_sw_best_order does not pick it. */
+ * warp per pair with strips of 8: settings with other strip widths or warps are refused.  On an
+ * H100 its backward is bound by the recomputation, not the memory: 0.31-0.84x the warp's
+ * order from 256 pairs of 256 on (0.15-0.62x at 8 pairs); lac_cuda_sw_best_order does not
+ * pick it (docs/BENCHMARKS.md). */
 #define LAC_CUDA_SW_CELLS_XYEDGE 3
 
 /* A launch's settings (tests and benchmarks; NULL in a launcher = lac_cuda_sw_default_opts,
@@ -130,9 +133,10 @@ int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims *dims, int 
                                  const float *gV, const float *gM, float *dS, float *dgo,
                                  float *dge, float *work);
 
-/* the faster order (LAC_CUDA_SW_ROWS or LAC_CUDA_SW_CELLS) for a launch of n_pairs pairs, the
- * widest of max_m columns, as measured on an H100 with the default warps per pair
- * (kernels/sw_affine.cu): the warp's order from n_pairs * max_m^2 >= 2^22 on */
+/* the faster order (LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS or LAC_CUDA_SW_CELLS_XEDGE) for a
+ * launch of n_pairs pairs, the widest of max_m columns, as measured on an H100 with the default
+ * warps per pair (kernels/sw_affine.cu): the warp's order from n_pairs * max_m^2 >= 2^22 on,
+ * with the X edges from 1024 pairs wider than 128 columns on */
 int lac_cuda_sw_best_order(int n_pairs, int max_m);
 /* where cell (i, j), 0 <= i < n, 0 <= j < ld, of the pair d lives in the order
  * LAC_CUDA_SW_CELLS, relative to d->off (host code); -1 for a cell outside the block or d NULL

@@ -1760,16 +1760,21 @@ extern "C" int lac_cuda_sw_emulate_backward(int n_pairs, const lac_cuda_sw_dims 
 }
 
 /* The order a caller that packs its own buffers should choose (lac_cuda_sw_best_order), from
- * the H100 measurements in docs/BENCHMARKS.md (bench_sw_cuda, both orders timed on every row
- * with the default warps, forward + backward): the warp's order paid from about 4 M cells of
+ * the H100 measurements in docs/BENCHMARKS.md (bench_sw_cuda, every order timed on every row
+ * with the default warps, forward + backward).  The warp's order paid from about 4 M cells of
  * the widest pair's square on (1.15-1.30x at 8 pairs of 1024, 1.6-1.7x at 256 of 128,
  * 1.36-1.88x at 1024 of 64, 1.48-1.55x at 256 of 512 and 1024, 1.29-1.56x at 1024 of 256
- * and 512, 1.7-2.4x at 4096 pairs; at 256 pairs of 256, 0.96-0.99x), and cost below it (8 pairs of
- * T <= 512: 0.66-0.99x; 256 of 64: 0.94-1.03x), where one or two warps per SM wait on their
- * own latency and its address arithmetic lengthens each step. */
+ * and 512, 1.7-2.4x at 4096 pairs; at 256 pairs of 256, 0.96-0.99x), and cost below it (8
+ * pairs of T <= 512: 0.66-0.99x; 256 of 64: 0.94-1.03x), where one or two warps per SM wait
+ * on their own latency and its address arithmetic lengthens each step.  The X edges (pairs
+ * wider than 128 columns) paid from 1024 pairs on, where the card's bandwidth bounds the
+ * kernels (1.08-1.17x at 1024, 2048 and 4096 pairs of 256 and 512, both gap kinds), and not
+ * below (256 pairs of 256 to 1024: 0.92-1.02x; 8 pairs: 0.61-0.87x): their backward's extra
+ * smooth maximum per cell costs more than its 7 bytes save where latency bounds. */
 extern "C" int lac_cuda_sw_best_order(int n_pairs, int max_m) {
   const long long cells = (long long)n_pairs * max_m * max_m;
-  return n_pairs > 0 && max_m > 0 && cells >= (1LL << 22) ? LAC_CUDA_SW_CELLS : LAC_CUDA_SW_ROWS;
+  if (n_pairs <= 0 || max_m <= 0 || cells < (1LL << 22)) return LAC_CUDA_SW_ROWS;
+  return n_pairs >= 1024 && max_m > 128 ? LAC_CUDA_SW_CELLS_XEDGE : LAC_CUDA_SW_CELLS;
 }
 
 extern "C" long long lac_cuda_sw_cell_index(const lac_cuda_sw_dims *d, int i, int j) {

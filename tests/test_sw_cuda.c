@@ -910,17 +910,20 @@ int main(int argc, char **argv) {
           rule[k][0], rule[k][1], rule[k][2],
           lac_cuda_sw_launch_warps(NULL, rule[k][0], rule[k][1], rule[k][2]), rule[k][3]);
   /* the measured order rule (kernels/sw_affine.cu, lac_cuda_sw_best_order): pairs, widest m
-   * -> LAC_CUDA_SW_CELLS from 2^22 cells of the widest square on */
+   * -> LAC_CUDA_SW_CELLS from 2^22 cells of the widest square on, LAC_CUDA_SW_CELLS_XEDGE
+   * from 1024 pairs wider than 128 columns on (0 rows, 1 cells, 2 X edges) */
   static const int orule[][3] = {
-      {8, 512, 0},   {8, 1024, 1},     {256, 64, 0},  {256, 127, 0}, {256, 128, 1},
-      {1023, 64, 0}, {1024, 64, 1},    {4096, 32, 1}, {4096, 31, 0}, {1, 1024, 0},
-      {0, 1024, 0},  {1024, 0, 0},     {16, 1024, 1}, {4, 1024, 1},  {3, 1024, 0},
+      {8, 512, 0},    {8, 1024, 1},   {256, 64, 0},   {256, 127, 0},  {256, 128, 1},
+      {1023, 64, 0},  {1024, 64, 1},  {4096, 32, 1},  {4096, 31, 0},  {1, 1024, 0},
+      {0, 1024, 0},   {1024, 0, 0},   {16, 1024, 1},  {4, 1024, 1},   {3, 1024, 0},
+      {256, 1024, 1}, {1023, 256, 1}, {1024, 128, 1}, {1024, 129, 2}, {1024, 256, 2},
+      {4096, 512, 2}, {4096, 128, 1}, {2048, 129, 2}, {-1, 256, 0},
   };
+  static const int oname[3] = {LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS, LAC_CUDA_SW_CELLS_XEDGE};
   for (size_t k = 0; k < sizeof orule / sizeof orule[0]; k++)
-    CHECK(lac_cuda_sw_best_order(orule[k][0], orule[k][1]) ==
-              (orule[k][2] ? LAC_CUDA_SW_CELLS : LAC_CUDA_SW_ROWS),
+    CHECK(lac_cuda_sw_best_order(orule[k][0], orule[k][1]) == oname[orule[k][2]],
           "best order for %d pairs, widest %d: %d, expected %d", orule[k][0], orule[k][1],
-          lac_cuda_sw_best_order(orule[k][0], orule[k][1]), orule[k][2]);
+          lac_cuda_sw_best_order(orule[k][0], orule[k][1]), oname[orule[k][2]]);
   check_refusals(have_gpu);
   check_skew_setting();
   check_args(gpu, emulate);
