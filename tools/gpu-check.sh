@@ -8,8 +8,8 @@
 #   tools/gpu-check.sh --build-kernels   (here, no GPU needed)
 # --build-kernels compiles only kernels/*.cu, with the flags below, into .device/kernels with a
 # stamp of their sources and flags, and stops: carried to the GPU machine (carry .device), the
-# objects replace the nvcc step there (~2 min of device time) when the stamp still matches the
-# tree's sources; where it does not, or the objects do not link there, the kernels are built.
+# objects replace the nvcc step there (90-120 s on the 2-core machine) when the stamp matches the
+# sources; where it does not, or the objects do not link there, the kernels are built.
 # --quick: the tests and bench_sw_cuda without --tune, not the PyTorch and loss benchmarks.
 # --sanitize also runs test_loss_cuda, test_aligner_cuda and the GPU part of test_sw_cuda (the
 # SW kernels in every order, the X edges and Y checkpoints included) under compute-sanitizer
@@ -23,13 +23,14 @@
 # SW_BENCH_ARGS="--only 4096 256" (repeatable) gives bench_sw_cuda a few rows (in place of
 # --tune).
 # Order: build, tests, bench_sw_cuda, the sanitizers, then the other benchmarks.
-# Budget (an H100, 2026-11-26): build ~1 min (before the 16 X-edge kernels, which took the
-# build on a 2-core machine to 128 s), tests ~30 s, benchmarks ~2 min (bench_sw_cuda
-# --tune ~75 s, 8 to 4096 pairs; bench_sw_pack, lac_cuda_sw's host packing on 1 thread and
-# on all; the PyTorch baseline bench/bench_sw_torch_gpu.py when python3 has torch with CUDA;
-# bench_loss_cuda), --sanitize ~6 s for the loss and aligner tests (test_sw_cuda under
-# memcheck and racecheck, added later, not yet timed: capped at 150 and 90 s; a cap reached is
-# reported, not counted as an error): a whole call ~3 min (up to ~7 with the caps).  Built with
+# Budget (an H100, 2026-11-27, the kernels carried): build 4-6 s (nvcc there not timed since
+# the X-edge and Y-checkpoint kernels; here it takes 90-120 s on 2 cores), tests ~25 s (test_sw_cuda 15 s), benchmarks
+# ~90 s (bench_sw_cuda --tune 46 s up to 4096 x 256^2, and the rows of 2048 and 4096 x 512^2
+# since: with 4096 x 256^2, ~28 s without --tune; bench_sw_pack, lac_cuda_sw's host packing
+# on 1 thread and on all; the PyTorch baseline bench/bench_sw_torch_gpu.py when python3 has
+# torch with CUDA, 16 s; bench_loss_cuda, 7 s), --sanitize 89 s (memcheck of the loss, aligner
+# and SW tests, racecheck of the SW test; capped at 150 s each, 90 for racecheck: a cap reached
+# is reported, not counted as an error): a whole call with --sanitize 199 s.  Built with
 # OpenMP where this gcc has it (as the meson build).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
