@@ -919,11 +919,12 @@ int main(int argc, char **argv) {
       {256, 1024, 1}, {1023, 256, 1}, {1024, 128, 1}, {1024, 129, 2}, {1024, 256, 2},
       {4096, 512, 2}, {4096, 128, 1}, {2048, 129, 2}, {-1, 256, 0},
   };
-  static const int oname[3] = {LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS, LAC_CUDA_SW_CELLS_XEDGE};
+  static const int order_of[3] = {LAC_CUDA_SW_ROWS, LAC_CUDA_SW_CELLS,
+                                  LAC_CUDA_SW_CELLS_XEDGE};
   for (size_t k = 0; k < sizeof orule / sizeof orule[0]; k++)
-    CHECK(lac_cuda_sw_best_order(orule[k][0], orule[k][1]) == oname[orule[k][2]],
+    CHECK(lac_cuda_sw_best_order(orule[k][0], orule[k][1]) == order_of[orule[k][2]],
           "best order for %d pairs, widest %d: %d, expected %d", orule[k][0], orule[k][1],
-          lac_cuda_sw_best_order(orule[k][0], orule[k][1]), oname[orule[k][2]]);
+          lac_cuda_sw_best_order(orule[k][0], orule[k][1]), order_of[orule[k][2]]);
   check_refusals(have_gpu);
   check_skew_setting();
   check_args(gpu, emulate);
