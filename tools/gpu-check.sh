@@ -158,7 +158,7 @@ if [ -f "$kdir/stamp" ]; then
 fi
 if [ "$pre" = 1 ] && ! build 1 > "$out/build.log" 2>&1; then
   tail -5 "$out/build.log"
-  echo "gpu-check: the build with the carried kernel objects failed ($out/build-carried.log): building the kernels here"
+  echo "gpu-check: the build with the carried kernels failed (build-carried.log): nvcc here"
   pre=0
   rm -rf "${obj:?}/lib" "${obj:?}/main"
   mv "$out/build.log" "$out/build-carried.log"
